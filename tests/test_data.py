@@ -1,0 +1,36 @@
+"""Tasks and data: arith determinism and split disjointness at scale, the real benchmark files, and bad input."""
+import pytest
+from reasoner_kit.core import KitError
+from reasoner_kit.data import load_task, make_arith, arith_split, check_arith_solution, data_dirs
+
+def test_arith_splits_never_overlap():
+    for seed in (0, 1):
+        tr = load_task('arith', 'train', limit=2000, seed=seed)
+        te = load_task('arith', 'test', limit=500, seed=seed)
+        assert not {p.question for p in tr} & {p.question for p in te}
+        assert all(arith_split(p.question) == 'test' for p in te)
+
+def test_arith_levels_and_solutions():
+    for level in (1, 2, 3, 4):
+        ps = load_task('arith', 'test', limit=100, level=level)
+        assert {p.metadata['level'] for p in ps} == {level}
+        assert len({p.question for p in ps}) == 100
+        assert all(check_arith_solution(p.solution) and p.solution.endswith(f'The answer is {p.answer}.') for p in ps)
+        # level = number of operations = number of `a op b = c` steps
+        assert all(p.solution.count(' = ') == level for p in ps)
+
+def test_arith_deterministic_across_calls():
+    assert [p.id for p in load_task('arith', 'test', limit=50)] == [p.id for p in load_task('arith', 'test', limit=50)]
+
+@pytest.mark.skipif(not data_dirs(), reason='no local benchmark data')
+def test_gsm8k_and_math500_sizes():
+    assert len(load_task('gsm8k', 'train')) == 7473
+    assert len(load_task('gsm8k', 'test')) == 1319
+    assert len(load_task('math500')) == 500
+
+def test_bad_task_input(tmp_path, monkeypatch):
+    with pytest.raises(KitError, match='unknown task'): load_task('nope')
+    with pytest.raises(KitError, match='file not found'): load_task(str(tmp_path / 'missing.jsonl'))
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    monkeypatch.setattr('reasoner_kit.data.data_dirs', lambda: [])
+    with pytest.raises(KitError, match='REASONER_KIT_DATA'): load_task('gsm8k')
