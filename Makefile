@@ -48,7 +48,7 @@ check-sync: export
 	echo "check-sync: reasoner_kit/ matches nbs/"
 
 test-nbs: install
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 test-py: install
 	$(BIN)/pytest -q tests/
