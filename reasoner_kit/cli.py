@@ -10,7 +10,8 @@ from pathlib import Path
 from .core import KitError
 
 # %% auto #0
-__all__ = ['COMMANDS', 'cmd_eval', 'cmd_main', 'cmd_search', 'cmd_serve', 'build_parser', 'main']
+__all__ = ['COMMANDS', 'cmd_eval', 'cmd_main', 'cmd_search', 'cmd_serve', 'cmd_sft', 'cmd_iterate', 'cmd_rewards_report',
+           'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #4dcd5dda
 class _Parser(argparse.ArgumentParser):
@@ -117,10 +118,34 @@ def cmd_serve(a):
     "reasoner-kit serve: serve a policy, with search behind every request, as an OpenAI-compatible API."
     from reasoner_kit.serve import cmd_serve as _serve; _serve(a)
 
+def _sft_args(p):
+    from reasoner_kit.iterate import sft_args; sft_args(p)
+
+def cmd_sft(a):
+    "reasoner-kit sft: Phase-1 SFT on step-by-step solutions; greedy pass@1 before and after."
+    from reasoner_kit.iterate import cmd_sft as _sft; _sft(a)
+
+def _iterate_args(p):
+    from reasoner_kit.iterate import iterate_args; iterate_args(p)
+
+def cmd_iterate(a):
+    "reasoner-kit iterate: expert iteration, one table row per round."
+    from reasoner_kit.iterate import cmd_iterate as _it; _it(a)
+
+def _rewards_args(p):
+    from reasoner_kit.reward_report import rewards_report_args; rewards_report_args(p)
+
+def cmd_rewards_report(a):
+    "reasoner-kit rewards-report: how well each scorer separates right from wrong solutions."
+    from reasoner_kit.reward_report import cmd_rewards_report as _rr; _rr(a)
+
 COMMANDS = {'main': (_main_args, cmd_main, 'run the main job on the embedded model (make run)'),
             'eval': (_eval_args, cmd_eval, 'evaluate a policy on a task: pass@1, maj@k, pass@k, tokens'),
             'search': (_search_args, cmd_search, 'run a search strategy (or sweep budgets) and measure accuracy vs tokens'),
-            'serve': (_serve_args, cmd_serve, 'serve a policy with search behind an OpenAI-compatible API (/v1/chat/completions)')}
+            'serve': (_serve_args, cmd_serve, 'serve a policy with search behind an OpenAI-compatible API (/v1/chat/completions)'),
+            'rewards-report': (_rewards_args, cmd_rewards_report, 'AUROC and best-of-N accuracy of each scorer on sampled solutions'),
+            'sft': (_sft_args, cmd_sft, 'Phase 1: SFT on step-by-step solutions, greedy pass@1 before and after'),
+            'iterate': (_iterate_args, cmd_iterate, 'expert iteration: sample, filter by reward, train (sft, dpo, grpo), re-evaluate')}
 
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser with every subcommand."

@@ -81,7 +81,7 @@ def evaluate(policy:Policy, # the policy to evaluate
         prompts = [prompt_fn(p) for p in chunk]
         greedy = policy.generate(prompts, SamplingParams(n=1, temperature=0.0, max_tokens=cfg.max_tokens)) if cfg.greedy else None
         sampled = policy.generate(prompts, SamplingParams(n=cfg.samples, temperature=cfg.temperature, top_p=cfg.top_p,
-                                                          max_tokens=cfg.max_tokens, seed=cfg.seed + b)) if cfg.samples else None
+                                                          max_tokens=cfg.max_tokens, seed=cfg.seed)) if cfg.samples else None
         for i, p in enumerate(chunk):
             rec = dict(id=p.id, answer=p.answer, level=p.metadata.get('level'))
             if greedy:

@@ -9,16 +9,17 @@ from dataclasses import dataclass, asdict, field
 from datetime import date
 from pathlib import Path
 
-from .core import KitError, set_seed
+from .core import KitError, read_jsonl, set_seed
 from .data import load_task
 from .evaluate import EvalConfig, evaluate
-from .policy import load_policy
+from .policy import CachedPolicy, load_policy
 
 # %% auto #0
-__all__ = ['PHASES', 'MainConfig', 'machine', 'row', 'format_rows', 'phase_base', 'phase_search', 'run_main']
+__all__ = ['PHASES', 'MainConfig', 'machine', 'row', 'format_rows', 'phase_base', 'phase_search', 'phase_reward', 'phase_learn',
+           'run_main']
 
 # %% ../nbs/05_main.ipynb #fcbded97
-PHASES = ('base', 'search')  # the reward and learning services add theirs
+PHASES = ('base', 'search', 'reward', 'learn')  # table order; 'learn' runs before 'reward', whose reward model trains on learn's samples
 
 @dataclass
 class MainConfig:
@@ -34,6 +35,9 @@ class MainConfig:
     seed:int=0               # sampling seed
     phases:tuple=PHASES      # which phases to run
     tree_strategy:str='beam' # the tree strategy of the search phase
+    learn_problems:int=120   # fresh train problems sampled in the learning round (and the reward model's data)
+    learn_samples:int=4      # samples per train problem: right ones are SFT targets, right/wrong pairs train the RM
+    learn_temperature:float=0.5 # measured: at 0.5 4x more samples are right than at 0.8 — more targets
     out:str='runs/main'      # where results go
 
 def machine() -> str:
@@ -75,6 +79,51 @@ def phase_search(policy, problems, cfg, out, scorer=None):
         rows[f'{name}@{b}'] = row(r['accuracy'], r['tokens'], r['problems'], note)
     return rows
 
+# %% ../nbs/05_main.ipynb #54c261b7
+def _pairs_from_traces(recs, seed=0):
+    from reasoner_kit.rm import make_pairs
+    return [x for r in recs for x in make_pairs(dict(id=r['id'], prompt=r['prompt'], samples=[s['text'] for s in r['samples']],
+                                                     correct=[s['correct'] for s in r['samples']]), 4, seed)]
+
+def phase_reward(policy, problems, cfg, out):
+    "Train a reward model on right/wrong samples of train problems; it selects among the 16 search samples."
+    from reasoner_kit.iterate import model_dir_for
+    from reasoner_kit.learn_data import sample_traces
+    from reasoner_kit.rm import RMScorer, train_rm
+    from reasoner_kit.search_eval import run_search
+    # 1. training samples: the learning phase's (same policy, train split), else sample them here
+    learned = out / 'learn' / 'round1' / 'traces.jsonl'
+    if learned.exists() and len(recs := read_jsonl(learned)) >= cfg.learn_problems: pass
+    else:
+        train = load_task(cfg.task, 'train', limit=cfg.learn_problems, level=cfg.level, seed=0)
+        recs = sample_traces(policy, train, n=cfg.learn_samples, temperature=cfg.learn_temperature, max_tokens=cfg.max_tokens,
+                             seed=cfg.seed, out=out / 'reward', desc='phase 3: RM data')
+    pairs = _pairs_from_traces(recs, cfg.seed)
+    if not pairs:
+        print("phase reward: no (right, wrong) pairs among the training samples; skipped"); return {}
+    # 2. the reward model (trained once; a re-run loads it)
+    rm_dir = out / 'reward' / 'rm'
+    rm = RMScorer.load(rm_dir) if (rm_dir / 'config.json').exists() else train_rm(pairs, base=model_dir_for(cfg.policy), out=rm_dir)[0]
+    # 3. it ranks the search phase's samples (cached: no new generation)
+    rows, b = {}, cfg.budget
+    for name, note in [('best_of_n', f'reward model picks 1 of {b} ({len(pairs)} train pairs)'),
+                       ('weighted_best_of_n', 'votes weighted by the reward model')]:
+        r = run_search(name, policy, problems, b, rm, out / 'reward', temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
+        rows[f'{name}@{b} (RM)'] = row(r['accuracy'], r['tokens'], r['problems'], note)
+    return rows
+
+# %% ../nbs/05_main.ipynb #65bc2011
+def phase_learn(cfg, out):
+    "One round of rejection-sampling SFT; the improved policy's greedy pass@1 on the same test problems."
+    from reasoner_kit.iterate import IterateConfig, iterate
+    icfg = IterateConfig(levels=(cfg.level,), train_per_round=cfg.learn_problems, samples=cfg.learn_samples,
+                         temperature=cfg.learn_temperature, test_limit=cfg.limit, eval_samples=0, max_tokens=cfg.max_tokens, seed=cfg.seed)
+    rows = iterate(cfg.policy, cfg.task, rounds=1, method='sft', cfg=icfg, out=out / 'learn', verbose=False)
+    a = rows[-1]
+    return {'greedy after 1 round of STaR SFT': row(a['greedy_pass@1'], a['greedy_tokens'], a['problems'],
+                f"trained on {a['train_rows']} right samples of its own ({cfg.learn_problems} train problems x {cfg.learn_samples}); "
+                f"round {a['round_s'] / 60:.1f} min")}
+
 # %% ../nbs/05_main.ipynb #f3e77be9
 def run_main(cfg:MainConfig|None=None) -> dict: # settings
     "Run the main job's phases; print and save the table."
@@ -85,15 +134,19 @@ def run_main(cfg:MainConfig|None=None) -> dict: # settings
     out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     print(f"reasoner-kit main job: policy={cfg.policy} task={cfg.task} split=test level={cfg.level} problems={cfg.limit} phases={','.join(cfg.phases)}")
-    policy = load_policy(cfg.policy)
+    policy = CachedPolicy(load_policy(cfg.policy), out / 'samples_cache.jsonl')   # phases share samples
     problems = load_task(cfg.task, 'test', limit=cfg.limit, level=cfg.level, seed=0)
     rows, timings = {}, {}
     def phase(name, fn, *a):
         if name not in cfg.phases: return
-        t = time.time(); rows.update(fn(*a)); timings[name] = round(time.time() - t, 1)
+        t = time.time(); rows.update({k: dict(v, phase=name) for k, v in fn(*a).items()}); timings[name] = round(time.time() - t, 1)
         print(f"phase {name}: {timings[name]:.0f} s")
     phase('base', phase_base, policy, problems, cfg, out)
     phase('search', phase_search, policy, problems, cfg, out)
+    phase('learn', phase_learn, cfg, out)
+    phase('reward', phase_reward, policy, problems, cfg, out)
+    order = {p: i for i, p in enumerate(PHASES)}                      # rows in roadmap order
+    rows = dict(sorted(rows.items(), key=lambda kv: order[kv[1]['phase']]))
     wall = time.time() - t0
     report = (f"{format_rows(rows)}\n\n{cfg.task} test split, level {cfg.level}, {len(problems)} problems; "
               f"measured {date.today().isoformat()} on {machine()}; wall time {wall/60:.1f} min "

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Union
 
-from .core import KitError, cache_dir, set_seed
+from .core import KitError, JsonlLog, cache_dir, set_seed, stable_hash
 
 Prompt = Union[str, list]  # raw text, or chat messages [{'role':..., 'content':...}, ...]
 
 # %% auto #0
 __all__ = ['Prompt', 'EMBEDDED_PACKAGE', 'EMBEDDED_GGUF', 'POLICY_SPECS', 'SamplingParams', 'Sample', 'Policy', 'cut_at_stop',
            'render_chat', 'HFPolicy', 'embedded_gguf_path', 'embedded_model_dir', 'tiny_model_dir', 'OpenAIPolicy',
-           'VLLMPolicy', 'load_policy']
+           'VLLMPolicy', 'load_policy', 'CachedPolicy']
 
 # %% ../nbs/01_policy.ipynb #77671db1
 @dataclass
@@ -346,3 +346,38 @@ def load_policy(spec:str, # a policy spec, see the table above
         return OpenAIPolicy(model, url, **kw)
     if Path(spec).exists(): return HFPolicy(spec, **kw)
     raise KitError(f"unknown policy spec '{spec}'", f"use one of: {POLICY_SPECS}")
+
+# %% ../nbs/01_policy.ipynb #e972831c
+class CachedPolicy(Policy):
+    "Wrap a policy: samples are kept per (prompt, settings but `n`); asking again or for fewer costs nothing, asking for more draws only the rest."
+    def __init__(self,
+                 policy:Policy, # the policy to wrap
+                 path:str|Path|None=None): # a JSONL file that keeps the samples across runs
+        self.policy, self.name, self.cache = policy, policy.name, {}
+        self.log = JsonlLog(path, key='chunk') if path else None
+        for r in (self.log.records if self.log is not None else []):   # chunks in the order they were drawn
+            self.cache.setdefault(r['key'], []).extend(Sample(**s) for s in r['samples'])
+        self.drawn = 0                                                 # samples drawn through this wrapper (not from the cache)
+    def __getattr__(self, k): return getattr(self.__dict__['policy'], k)   # tok, model, token_logprobs, ...
+    def key(self, prompt, params) -> str:
+        "The cache key: the prompt and every sampling setting except `n`."
+        import json
+        return stable_hash(json.dumps(prompt, sort_keys=True), params.temperature, params.top_p, params.max_tokens,
+                           params.stop, params.seed, n=24)
+    def _generate(self, prompts, params):
+        if params.logprobs or params.seed is None: return self.policy._generate(prompts, params)
+        greedy = params.temperature <= 0
+        want = 1 if greedy else params.n                               # greedy: one decode serves any n
+        keys = [self.key(p, params) for p in prompts]
+        todo = {}                                                      # (kept, missing) -> unique keys, so one call per group
+        for k, pr in dict(zip(keys, prompts)).items():                # each distinct prompt once
+            have = len(self.cache.get(k, []))
+            if have < want: todo.setdefault((have, want - have), []).append((k, pr))
+        for (have, miss), items in todo.items():                       # 1. draw only what is missing, batched
+            new = self.policy._generate([pr for _, pr in items], replace(params, n=miss, seed=params.seed + 7919 * have))
+            for (k, _), ss in zip(items, new):
+                self.cache.setdefault(k, []).extend(ss); self.drawn += len(ss)
+                if self.log is not None:
+                    self.log.append(dict(chunk=f"{k}:{have}", key=k, samples=[s.__dict__ for s in ss]))
+        out = [self.cache[k][:want] for k in keys]                     # 2. the first n kept samples
+        return [[replace(o[0]) for _ in range(params.n)] if greedy else [replace(s) for s in o] for o in out]

@@ -87,9 +87,12 @@ def main(argv=None):
     # 3. the PRM: a head on the frozen policy
     t = time.time()
     if not (runs / 'prm' / 'prm.json').exists():
-        _, hist = train_prm(labels, policy, PRMConfig(sep=a.sep), out=runs / 'prm')
-        print(f"    PRM: train loss {hist['train_loss'][0]:.3f} -> {hist['train_loss'][hist['best_epoch']]:.3f}, "
-              f"val loss {min(hist['val_loss']):.3f} at epoch {hist['best_epoch']}", flush=True)
+        n_layers = getattr(getattr(policy, 'model', None), 'config', None)
+        n_layers = n_layers.num_hidden_layers if n_layers is not None else 2
+        cands = tuple(sorted({-1, n_layers * 5 // 6, n_layers * 2 // 3, n_layers // 2}))   # last, and 5/6, 2/3, 1/2 of the depth
+        _, hist = train_prm(labels, policy, PRMConfig(sep=a.sep, layer_candidates=cands, val_frac=0.25), out=runs / 'prm')
+        print(f"    PRM: layer {hist['layer']} (held-out loss by layer {hist['layer_val_loss']}); train loss {hist['train_loss'][0]:.3f} -> "
+              f"{hist['train_loss'][hist['best_epoch']]:.3f}, held-out loss {min(hist['val_loss']):.3f} at epoch {hist['best_epoch']}", flush=True)
     times['prm_train'] = round(time.time() - t)
     print(f"[3] PRM in {runs / 'prm'} ({times['prm_train']}s)", flush=True)
 

@@ -1,10 +1,11 @@
 """Headline of the learning service (issue 5): expert iteration with rejection-sampling SFT lifts the embedded model's
 greedy pass@1 on held-out arith problems of levels 1-2 by >= 30 points in at most 3 rounds.
 
-Each round: the current policy samples 4 solutions at temperature 0.8 for each of 240 fresh TRAIN problems; the
+Each round: the current policy samples 4 solutions at temperature 0.5 for each of 240 fresh TRAIN problems; the
 correct ones (gold answer check = the STaR filter, train split only), cut after their "The answer is N." line, become
-SFT targets; TRL's SFTTrainer fine-tunes all weights for one epoch; greedy pass@1 is measured on held-out TEST
-problems. Stops after the round that reaches the target gain, or after --rounds. Then (unless --no-hard) greedy pass@1
+SFT targets (at most 2 per problem, shortest first); TRL's SFTTrainer fine-tunes all weights for two epochs; greedy
+pass@1 is measured on 100 held-out TEST problems. (At temperature 0.8 the embedded model's samples were right 4% of
+the time against 16% at 0.5, on the same 32 problems: too few targets.) Stops after the round that reaches the target gain, or after --rounds. Then (unless --no-hard) greedy pass@1
 on levels 3-4 before and after. Resumable: re-run the same command after a kill.
 
 Run: .venv/bin/python benchmarks/learning_headline.py [--rounds 3] [--target 30] [--threads N] [--out runs/learning_headline]
@@ -31,9 +32,10 @@ def main():
     ap.add_argument('--target', type=float, default=30.0, help='stop once greedy pass@1 gained this many points')
     ap.add_argument('--train-problems', type=int, default=240)
     ap.add_argument('--samples', type=int, default=4)
-    ap.add_argument('--temperature', type=float, default=0.8)
+    ap.add_argument('--temperature', type=float, default=0.5, help='sampling temperature (0.8 gave 4x fewer correct samples)')
     ap.add_argument('--per-problem', type=int, default=2, help='correct solutions kept per problem')
     ap.add_argument('--lr', type=float, default=5e-5)
+    ap.add_argument('--epochs', type=float, default=2.0)
     ap.add_argument('--test-limit', type=int, default=100, help='held-out test problems (levels 1-2)')
     ap.add_argument('--hard-limit', type=int, default=40, help='held-out level 3-4 problems for the before/after check')
     ap.add_argument('--no-hard', action='store_true')
@@ -45,7 +47,7 @@ def main():
     t0 = time.time()
     cfg = IterateConfig(levels=(1, 2), train_per_round=a.train_problems, samples=a.samples, temperature=a.temperature,
                         per_problem=a.per_problem, test_limit=a.test_limit, eval_samples=0, max_tokens=160,
-                        sft=SFTTrainConfig(epochs=1, lr=a.lr, batch_size=8, micro_batch=8, save_steps=10))
+                        sft=SFTTrainConfig(epochs=a.epochs, lr=a.lr, batch_size=8, micro_batch=8, save_steps=10))
     print(f"learning headline: embedded policy, arith levels 1-2, {a.test_limit} test problems, {machine()}, "
           f"torch threads {__import__('torch').get_num_threads()}", flush=True)
     # 1. rounds until the gain reaches the target (iterate resumes, so each call only runs the new round)

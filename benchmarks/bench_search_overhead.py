@@ -1,0 +1,62 @@
+"""Benchmark (b): the share of wall time an MCTS run spends outside policy calls, with the embedded model.
+
+Runs `mcts` (PUCT on the compiled tree core, values from the calculator process scorer) on a batch of arith problems
+with the embedded SmolLM2-135M policy, and splits the wall time into:
+  - policy: inside `policy.generate` (the model),
+  - scorer: inside the process scorer (pure Python here: it checks the arithmetic of each step),
+  - search: everything else (tree bookkeeping in C++, prompt building, selection, backprop, Python glue).
+Target (issue 3): search + scorer <= 2% of the wall time, i.e. the model is the bottleneck.
+
+Run: .venv/bin/python benchmarks/bench_search_overhead.py [--problems 8] [--budget 8] [--backend c|py]
+"""
+import argparse, os, time
+os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
+
+from reasoner_kit.core import set_seed
+from reasoner_kit.data import load_task, to_messages
+from reasoner_kit.policy import Policy, load_policy
+from reasoner_kit.scorers import ArithmeticScorer
+from reasoner_kit.search import STRATEGIES
+from reasoner_kit.search_eval import load_strategies
+
+class Timed:
+    "Wrap an object; time every call of the named methods."
+    def __init__(self, obj, methods):
+        self.obj, self.seconds, self.calls = obj, 0.0, 0
+        for m in methods: setattr(self, m, self._timed(getattr(obj, m)))
+    def _timed(self, f):
+        def g(*a, **k):
+            t = time.perf_counter()
+            try: return f(*a, **k)
+            finally: self.seconds += time.perf_counter() - t; self.calls += 1
+        return g
+    def __getattr__(self, k): return getattr(self.obj, k)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--problems', type=int, default=8, help='arith level-1 test problems, searched as one batch')
+    ap.add_argument('--budget', type=int, default=8, help='MCTS simulations per problem')
+    ap.add_argument('--width', type=int, default=4, help='children per expansion')
+    ap.add_argument('--backend', default='c', choices=['c', 'py'], help='tree core: compiled or the Python reference')
+    a = ap.parse_args()
+    set_seed(0); load_strategies()
+    policy = Timed(load_policy('embedded'), ['generate', 'token_logprobs'])
+    scorer = Timed(ArithmeticScorer(), ['score', 'score_steps'])
+    probs = load_task('arith', 'test', limit=a.problems, level=1)
+    strat = STRATEGIES['mcts'](budget=a.budget, beam_width=a.width, temperature=0.7, max_tokens=160, seed=0, backend=a.backend)
+    policy.generate([to_messages(probs[0])], max_tokens=4)            # warm-up (first call allocates)
+    policy.seconds, policy.calls = 0.0, 0
+    t = time.perf_counter()
+    res = strat.run([to_messages(p) for p in probs], policy, scorer)
+    wall = time.perf_counter() - t
+    other = wall - policy.seconds - scorer.seconds
+    tokens = sum(r.tokens for r in res)
+    print(f"mcts: {a.problems} problems x {a.budget} simulations, {a.width} children per expansion, tree core '{a.backend}'")
+    print(f"wall {wall:.1f} s, {tokens} tokens generated, {policy.calls} policy calls, {scorer.calls} scorer calls")
+    print(f"policy (model)  {policy.seconds:8.2f} s  {100 * policy.seconds / wall:6.2f} %")
+    print(f"scorer          {scorer.seconds:8.3f} s  {100 * scorer.seconds / wall:6.2f} %")
+    print(f"search (rest)   {other:8.3f} s  {100 * other / wall:6.2f} %")
+    print(f"outside policy calls: {100 * (wall - policy.seconds) / wall:.2f} % of wall time (target <= 2 %)")
+
+if __name__ == '__main__':
+    main()
