@@ -358,7 +358,9 @@ class CachedPolicy(Policy):
         for r in (self.log.records if self.log is not None else []):   # chunks in the order they were drawn
             self.cache.setdefault(r['key'], []).extend(Sample(**s) for s in r['samples'])
         self.drawn = 0                                                 # samples drawn through this wrapper (not from the cache)
-    def __getattr__(self, k): return getattr(self.__dict__['policy'], k)   # tok, model, token_logprobs, ...
+    def __getattr__(self, k):                                          # tok, model, token_logprobs, ... of the wrapped policy
+        if k.startswith('__') or 'policy' not in self.__dict__: raise AttributeError(k)
+        return getattr(self.policy, k)
     def key(self, prompt, params) -> str:
         "The cache key: the prompt and every sampling setting except `n`."
         import json

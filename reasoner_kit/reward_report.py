@@ -156,14 +156,16 @@ def rewards_report_args(p): # an argparse parser
     p.add_argument('--temperature', type=float, default=0.7)
     p.add_argument('--max-tokens', type=int, default=160)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--sample-cache', default=None, help="a CachedPolicy JSONL to reuse samples from (e.g. runs/main/samples_cache.jsonl; default: OUT/samples_cache.jsonl)")
     p.add_argument('--out', default='runs/rewards_report', help='output folder (resumable)')
 
 def cmd_rewards_report(a): # parsed arguments
     "reasoner-kit rewards-report: how well each scorer separates right from wrong samples and picks among them."
-    from reasoner_kit.policy import load_policy
+    from reasoner_kit.policy import CachedPolicy, load_policy
     if a.limit < 1 or a.samples < 1: raise KitError("--limit and --samples must be >= 1", "pass positive numbers")
     scorers = [s.strip() for s in a.scorers.split(',') if s.strip()] if a.scorers else None
     bad = [s for s in scorers or [] if s.partition(':')[0] not in SCORER_SPECS]   # fail before the slow sampling
     if bad: raise KitError(f"unknown scorer '{bad[0]}'", f"use one of: {', '.join(SCORER_SPECS)} (KIND:ARG for learned scorers)")
-    res = rewards_report(load_policy(a.policy), a.task, scorers, a.limit, a.samples, a.out, a.level, a.temperature, a.max_tokens, a.seed)
+    policy = CachedPolicy(load_policy(a.policy), a.sample_cache or Path(a.out) / 'samples_cache.jsonl')   # the same samples as the main job, if asked
+    res = rewards_report(policy, a.task, scorers, a.limit, a.samples, a.out, a.level, a.temperature, a.max_tokens, a.seed)
     print(format_report(res)); print(f"plot: {Path(a.out) / 'report.png'}")
