@@ -77,21 +77,22 @@ def _search_args(p):
     p.add_argument('--task', default='arith')
     p.add_argument('--split', default='test', choices=['train', 'test'])
     p.add_argument('--level', type=int, default=1)
-    p.add_argument('--limit', type=int, default=50)
+    p.add_argument('--limit', type=int, default=40)
     p.add_argument('--strategy', default='self_consistency', help='a strategy name, or several separated by commas (with --sweep)')
     p.add_argument('--budget', type=int, default=8, help='samples (flat), beams (beam, dvts) or simulations (mcts)')
     p.add_argument('--sweep', action='store_true', help='run budgets 1, 2, 4, 8, 16 for each strategy and plot accuracy vs tokens')
     p.add_argument('--budgets', default='1,2,4,8,16', help='budgets for --sweep')
     p.add_argument('--scorer', default='arithmetic', help='scorer spec for strategies that need one: arithmetic, logprob, prm:DIR, rm:DIR')
-    p.add_argument('--temperature', type=float, default=0.7)
-    p.add_argument('--max-tokens', type=int, default=256)
+    p.add_argument('--temperature', type=float, default=0.5)
+    p.add_argument('--max-tokens', type=int, default=160)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--sample-cache', default=None, help='a CachedPolicy JSONL to reuse samples from, e.g. runs/main/samples_cache.jsonl (default: OUT/samples_cache.jsonl)')
     p.add_argument('--out', default='runs/search', help='folder for search.jsonl, sweep.json and sweep.png (resumable)')
 
 def cmd_search(a):
     "reasoner-kit search: run a search strategy, or sweep budgets, and measure accuracy vs tokens."
     from reasoner_kit.data import load_task
-    from reasoner_kit.policy import load_policy
+    from reasoner_kit.policy import CachedPolicy, load_policy
     from reasoner_kit.scorers import load_scorer
     from reasoner_kit.search import STRATEGIES
     from reasoner_kit.search_eval import load_strategies, run_search, sweep
@@ -103,7 +104,7 @@ def cmd_search(a):
     except ValueError: raise KitError(f"bad --budgets '{a.budgets}'", "write integers separated by commas, e.g. 1,2,4,8")
     if a.budget < 1 or min(budgets) < 1: raise KitError("budgets must be >= 1", "pass a positive --budget")
     problems = load_task(a.task, a.split, limit=a.limit, level=a.level)
-    policy = load_policy(a.policy)
+    policy = CachedPolicy(load_policy(a.policy), a.sample_cache or Path(a.out) / 'samples_cache.jsonl')   # budgets share samples
     scorer = load_scorer(a.scorer, policy) if any(STRATEGIES[n].needs_scorer for n in names) else None
     kw = dict(temperature=a.temperature, max_tokens=a.max_tokens, seed=a.seed)
     if a.sweep: rows = sweep(names, policy, problems, budgets, scorer, a.out, **kw)

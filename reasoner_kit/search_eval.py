@@ -63,9 +63,11 @@ def sweep(strategies:list, # strategy names
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rows = []
     for s in strategies:
-        for b in ([1] if s == 'greedy' else budgets):
+        # largest budget first: with a `CachedPolicy`, a flat strategy's smaller budgets reuse the first samples of the largest
+        for b in ([1] if s == 'greedy' else sorted(budgets, reverse=True)):
             rows.append(run_search(s, policy, problems, b, scorer, out, **cfg))
             (out / 'sweep.json').write_text(json.dumps(rows, indent=1))
+    rows.sort(key=lambda r: (strategies.index(r['strategy']), r['budget']))
     plot_sweep(rows, out / 'sweep.png')
     return rows
 
