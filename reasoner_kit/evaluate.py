@@ -56,6 +56,14 @@ class EvalConfig:
     seed:int=0               # sampling seed
     chunk:int=16             # problems per batched policy call; also the checkpoint granularity
 
+def _same_settings(out:Path, cfg:EvalConfig, policy_name:str):
+    "A results folder resumes only the evaluation that made it: same sampling settings, same policy."
+    f, now = out / 'settings.json', dict({k: v for k, v in asdict(cfg).items() if k != 'chunk'}, policy=policy_name)
+    if f.exists() and (was := json.loads(f.read_text())) != now:
+        diff = ', '.join(f"{k}: {was.get(k)!r} -> {now.get(k)!r}" for k in now if was.get(k) != now.get(k))
+        raise KitError(f"{out} holds results made with other settings ({diff})", "pass another output folder, or delete it to start over")
+    out.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(now, indent=1))
+
 def math_grader(p:Problem, text:str) -> tuple: # a problem and a solution text
     "Default grader: (extracted answer, whether it equals the gold answer)."
     a = extract_answer(text)
@@ -71,6 +79,7 @@ def evaluate(policy:Policy, # the policy to evaluate
     "Evaluate `policy` on `problems`; returns the summary (per-problem records under 'records')."
     cfg = cfg or EvalConfig()
     if not problems: raise KitError("no problems to evaluate", "check the task, split, level and --limit")
+    if out: _same_settings(Path(out), cfg, getattr(policy, 'name', ''))
     log = JsonlLog(Path(out) / 'samples.jsonl', key='id') if out else None
     todo = [p for p in problems if not (log is not None and p.id in log)]
     recs = {r["id"]: r for r in (log.records if log is not None else [])}
