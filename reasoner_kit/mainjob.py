@@ -35,6 +35,7 @@ class MainConfig:
     seed:int=0               # sampling seed
     phases:tuple=PHASES      # which phases to run
     tree_strategy:str='beam' # the tree strategy of the search phase
+    tree_budget:int=4        # beam keeps 1 step and expands it 4 ways a round: about the tokens of 16 whole samples (beam@16 costs ~4x)
     learn_problems:int=120   # fresh train problems sampled in the learning round (and the reward model's data)
     learn_samples:int=4      # samples per train problem: right ones are SFT targets, right/wrong pairs train the RM
     learn_temperature:float=0.5 # measured: at 0.5 4x more samples are right than at 0.8 — more targets
@@ -72,11 +73,11 @@ def phase_search(policy, problems, cfg, out, scorer=None):
     scorer = scorer or ArithmeticScorer()
     kw = dict(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
     rows, b = {}, cfg.budget
-    for name, sc, note in [('self_consistency', None, 'majority vote'),
-                           ('weighted_best_of_n', scorer, 'votes weighted by the calculator verifier'),
-                           (cfg.tree_strategy, scorer, 'step-level search guided by the calculator verifier')]:
-        r = run_search(name, policy, problems, b, sc, out / 'search', **kw)
-        rows[f'{name}@{b}'] = row(r['accuracy'], r['tokens'], r['problems'], note)
+    for name, sc, bud, note in [('self_consistency', None, b, 'majority vote'),
+                                ('weighted_best_of_n', scorer, b, 'votes weighted by the calculator verifier'),
+                                (cfg.tree_strategy, scorer, cfg.tree_budget, f'step-level search guided by the calculator verifier, {cfg.tree_budget} children a step')]:
+        r = run_search(name, policy, problems, bud, sc, out / 'search', **kw)
+        rows[f'{name}@{bud}'] = row(r['accuracy'], r['tokens'], r['problems'], note)
     return rows
 
 # %% ../nbs/05_main.ipynb #54c261b7
