@@ -39,6 +39,8 @@ def main():
     ap.add_argument('--test-limit', type=int, default=100, help='held-out test problems (levels 1-2)')
     ap.add_argument('--hard-limit', type=int, default=40, help='held-out level 3-4 problems for the before/after check')
     ap.add_argument('--no-hard', action='store_true')
+    ap.add_argument('--reference-for-unsolved', action='store_true',
+                    help="also train on the train split's reference solution of each problem the policy solved in none of its samples (from the next round on)")
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch decides; 1 on a shared machine)')
     ap.add_argument('--out', default='runs/learning_headline')
     a = ap.parse_args()
@@ -47,6 +49,7 @@ def main():
     t0 = time.time()
     cfg = IterateConfig(levels=(1, 2), train_per_round=a.train_problems, samples=a.samples, temperature=a.temperature,
                         per_problem=a.per_problem, test_limit=a.test_limit, eval_samples=0, max_tokens=160,
+                        reference_for_unsolved=a.reference_for_unsolved,
                         sft=SFTTrainConfig(epochs=a.epochs, lr=a.lr, batch_size=8, micro_batch=8, save_steps=10))
     print(f"learning headline: embedded policy, arith levels 1-2, {a.test_limit} test problems, {machine()}, "
           f"torch threads {__import__('torch').get_num_threads()}", flush=True)
@@ -56,7 +59,7 @@ def main():
         gain = rows[-1]['greedy_pass@1'] - rows[0]['greedy_pass@1']
         print(f"round {r}: greedy pass@1 {rows[-1]['greedy_pass@1']:.1f} (gain {gain:+.1f}), cumulative wall {rows[-1]['wall_s']/60:.1f} min", flush=True)
         if gain >= a.target: break
-    cols = ['problems', 'train_rows', 'train_sample_acc', 'train_solved', 'greedy_pass@1', 'greedy_tokens', 'gen_s', 'train_s', 'eval_s', 'round_s', 'wall_s']
+    cols = ['problems', 'train_rows', 'train_reference_rows', 'train_sample_acc', 'train_solved', 'greedy_pass@1', 'greedy_tokens', 'gen_s', 'train_s', 'eval_s', 'round_s', 'wall_s']
     print('\n' + format_table({f"round {x['round']}": x for x in rows}, cols))
     res = dict(machine=machine(), rounds=[{k: v for k, v in x.items()} for x in rows], gain=round(gain, 1),
                wall_min=round(rows[-1]['wall_s'] / 60, 1), by_level={x['round']: x.get('by_level') for x in rows})

@@ -82,8 +82,9 @@ def _round_data(policy, probs, method, cfg, rd):
     if cfg.rationalize: rows += rationalize(policy, recs, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
     if cfg.reference_for_unsolved:
         by_id = {p.id: p for p in probs}
-        rows += [sft_row(r['prompt'], by_id[r['id']].solution) for r in recs
-                 if not any(s['correct'] for s in r['samples']) and by_id[r['id']].solution]
+        ref = [sft_row(r['prompt'], by_id[r['id']].solution) for r in recs
+               if not any(s['correct'] for s in r['samples']) and by_id[r['id']].solution]
+        rows += ref; stats['train_reference_rows'] = len(ref)   # logged: which rows are the dataset's, not the policy's
     return rows, stats
 
 def _evaluate(model_dir, test, cfg, out, name):
