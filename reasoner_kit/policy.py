@@ -205,10 +205,18 @@ def _atomic_save(model, tok, dest:Path):
     try: os.replace(tmp, dest)
     except OSError: shutil.rmtree(tmp, ignore_errors=True)  # a concurrent process finished first: its copy is complete
 
+def _plain_config(dest:Path) -> Path:
+    "The cached weights are plain float32: drop a `quantization_config` left from the GGUF (trainers refuse 'quantized' models)."
+    import json
+    f = dest / 'config.json'; cfg = json.loads(f.read_text())
+    if cfg.pop('quantization_config', None) is not None:
+        tmp = f.with_suffix(f'.tmp{os.getpid()}'); tmp.write_text(json.dumps(cfg, indent=2)); os.replace(tmp, f)
+    return dest
+
 def embedded_model_dir() -> Path:
     "A local transformers directory with SmolLM2-135M-Instruct, dequantized from the GGUF once and cached."
     dest = cache_dir() / 'smollm2-135m-instruct'
-    if (dest / 'model.safetensors').exists(): return dest
+    if (dest / 'model.safetensors').exists(): return _plain_config(dest)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     g = embedded_gguf_path()
@@ -217,8 +225,9 @@ def embedded_model_dir() -> Path:
     model = AutoModelForCausalLM.from_config(gm.config, dtype=torch.float32)  # GGUF models refuse save_pretrained:
     model.load_state_dict(gm.state_dict())                                    # rebuild from config + state dict
     model.generation_config = gm.generation_config
+    if hasattr(model.config, 'quantization_config'): del model.config.quantization_config
     _atomic_save(model, tok, dest)
-    return dest
+    return _plain_config(dest)
 
 # %% ../nbs/01_policy.ipynb #29fcfc8e
 def tiny_model_dir(seed:int=0) -> Path: # seed for the random weights
