@@ -86,6 +86,16 @@ def _pairs_from_traces(recs, seed=0):
     return [x for r in recs for x in make_pairs(dict(id=r['id'], prompt=r['prompt'], samples=[s['text'] for s in r['samples']],
                                                      correct=[s['correct'] for s in r['samples']]), 4, seed)]
 
+class _Once:
+    "A scorer that scores each (prompt, solution) once and remembers it."
+    def __init__(self, scorer): self.scorer, self.memo, self.name = scorer, {}, scorer.name
+    def score(self, prompts, solutions):
+        keys = [(json.dumps(p, sort_keys=True), s) for p, s in zip(prompts, solutions)]
+        todo = list(dict.fromkeys(k for k in keys if k not in self.memo))
+        if todo:
+            for k, v in zip(todo, self.scorer.score([json.loads(p) for p, _ in todo], [s for _, s in todo])): self.memo[k] = v
+        return [self.memo[k] for k in keys]
+
 def phase_reward(policy, problems, cfg, out):
     "Train a reward model on right/wrong samples of train problems; it selects among the 16 search samples."
     from reasoner_kit.iterate import model_dir_for
@@ -105,6 +115,7 @@ def phase_reward(policy, problems, cfg, out):
     # 2. the reward model (trained once; a re-run loads it)
     rm_dir = out / 'reward' / 'rm'
     rm = RMScorer.load(rm_dir) if (rm_dir / 'config.json').exists() else train_rm(pairs, base=model_dir_for(cfg.policy), out=rm_dir)[0]
+    rm = _Once(rm)                                                # both rows rank the same samples: score each once
     # 3. it ranks the search phase's samples (cached: no new generation)
     rows, b = {}, cfg.budget
     for name, note in [('best_of_n', f'reward model picks 1 of {b} ({len(pairs)} train pairs)'),

@@ -171,11 +171,13 @@ class HFPolicy(Policy):
             L = max(map(len, seqs))
             ids = torch.full((len(seqs), L), self.tok.pad_token_id); att = torch.zeros_like(ids)
             for k, s in enumerate(seqs): ids[k, L-len(s):] = torch.tensor(s); att[k, L-len(s):] = 1
+            T = max(map(len, c_ids))                # completion positions: the only ones whose log-probs are read
             with torch.inference_mode():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=att.to(self.device)).logits.float()
-            lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None].to(self.device))[..., 0]
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=att.to(self.device),
+                                    logits_to_keep=T + 1).logits[:, :-1].float()   # [B, T, V], not [B, L, V]
+            lp = torch.log_softmax(logits, -1).gather(-1, ids[:, L-T:, None].to(self.device))[..., 0]   # [B, T]
             for k, c in enumerate(c_ids):
-                res.append(lp[k, L-1-len(c):].tolist() if c else [])
+                res.append(lp[k, T-len(c):].tolist() if c else [])
         return res
 
     def _add_logprobs(self, prompts, out):

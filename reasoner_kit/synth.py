@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .core import KitError, JsonlLog, progress, read_jsonl, stable_hash, write_jsonl
+from .data import load_task
 from .policy import Policy
 
 # %% auto #0
@@ -309,9 +310,17 @@ class Recipe:
         write_card(out, self.title, run, sizes, card['about'], card['domains'], filters, rep, card['issues'])
         return dict(recipe=self.name, out=str(out), sizes=sizes, filters=filters, contamination=rep, usage=run.usage.to_dict(),
                     cost=run.usage.cost(*prices))
+    uses_gold:bool = False    # selects traces with gold answers: must never run on a test split
     def check(self):
         "Raise `KitError` on settings that cannot work, before any model is loaded."
-    def _run(self, run:SynthRun): raise NotImplementedError
+        if self.uses_gold and getattr(self.cfg, 'split', None) == 'test':
+            raise KitError(f"{self.name} selects traces with the gold answer, so it must not run on a test split", "use --split train")
+    def problems(self) -> list:
+        "The seed problems of recipes configured with task, split, level, problems and seed."
+        c = self.cfg
+        self.check()
+        return load_task(c.task, c.split, limit=c.problems, level=c.level, seed=c.seed)
+    def _run(self, run:SynthRun): raise NotImplementedError(f"{type(self).__name__} must implement _run")
 
 def _coerce(v:str, default):
     "A --set value as the type of the field's default."

@@ -87,14 +87,7 @@ class BacktrackRecipe(Recipe):
     flags = {'limit': 'problems', 'task': 'task', 'split': 'split', 'level': 'level', 'samples': 'candidates',
              'temperature': 'temperature', 'max_tokens': 'step_tokens', 'scorer': 'scorer', 'chunk': 'chunk', 'seed': 'seed'}
 
-    def check(self):
-        c = self.cfg
-        if c.split == 'test': raise KitError("backtrack selects traces with the gold answer, so it must not run on a test split", "use --split train")
-
-    def problems(self) -> list:
-        c = self.cfg
-        self.check()
-        return load_task(c.task, c.split, limit=c.problems, level=c.level, seed=c.seed)
+    uses_gold = True          # traces are selected against the training answers
 
     def make(self, policy, scorer, probs:list) -> list:
         "Traces for a chunk of problems: per round one batched generate call and one batched scorer call."

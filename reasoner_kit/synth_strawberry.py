@@ -71,14 +71,7 @@ class StrawberryRecipe(Recipe):
     flags = {'limit': 'problems', 'task': 'task', 'split': 'split', 'level': 'level', 'samples': 'traces',
              'temperature': 'temperature', 'max_tokens': 'max_step_tokens', 'chunk': 'chunk', 'seed': 'seed'}
 
-    def check(self):
-        c = self.cfg
-        if c.split == 'test': raise KitError("strawberry selects traces with the gold answer, so it must not run on a test split", "use --split train")
-
-    def problems(self) -> list:
-        c = self.cfg
-        self.check()
-        return load_task(c.task, c.split, limit=c.problems, level=c.level, seed=c.seed)
+    uses_gold = True          # traces are selected against the training answers
 
     def make(self, policy, probs:list) -> list:
         "Traces, critiques and grades for a chunk of problems: one batched call per turn, one for the verifier."
