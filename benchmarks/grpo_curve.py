@@ -1,14 +1,17 @@
 """GRPO on arith with the embedded model on CPU (issue 5, item 6): the mean reward of the sampled groups over steps.
 
-TRL's GRPOTrainer fine-tunes SmolLM2-135M-Instruct on arith level-1 TRAIN prompts; the reward is the kit's verifier
-(`grading.answer_reward`: 1 when the final answer equals the training answer) plus `learn_data.format_reward` (a small
-bonus for a 'The answer is N.' line). Each step samples `--generations` completions for `--prompts` prompts.
+TRL's GRPOTrainer fine-tunes a policy (default: SmolLM2-135M-Instruct; --policy takes any model directory, e.g. a
+Phase-1 SFT model) on arith TRAIN prompts; the reward is the kit's verifier (`grading.answer_reward`: 1 when the final
+answer equals the training answer). `--format-bonus` adds `learn_data.format_reward` (0.2 for a 'The answer is N.'
+line): in the first measured run (1 prompt x 8, 64 tokens) the policy learned to write that line and skip the work, and
+the answer reward fell. Each step samples `--generations` completions for `--prompts` prompts.
 Prints the per-step mean reward, a moving average, the wall time, and saves the curve as a PNG.
 Resumable: checkpoints every 5 steps under --out; run the same command again after a kill.
 
-Run: .venv/bin/python benchmarks/grpo_curve.py [--steps 40] [--generations 8] [--prompts 2] [--max-tokens 64]
+Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--steps 40] [--prompts 2] [--max-tokens 128]
 """
 import argparse, json, os, time
+from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
@@ -16,35 +19,51 @@ from reasoner_kit.data import load_task
 from reasoner_kit.grading import answer_reward
 from reasoner_kit.learn_data import format_reward, grpo_prompts
 from reasoner_kit.mainjob import machine
-from reasoner_kit.policy import embedded_model_dir
-from reasoner_kit.train import GRPOTrainConfig, plot_history, train_grpo
+from reasoner_kit.iterate import model_dir_for
+from reasoner_kit.train import GRPOTrainConfig, train_grpo
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--steps', type=int, default=40)
     ap.add_argument('--generations', type=int, default=8, help='completions per prompt (the GRPO group)')
     ap.add_argument('--prompts', type=int, default=2, help='prompts per optimizer step')
-    ap.add_argument('--max-tokens', type=int, default=64)
+    ap.add_argument('--max-tokens', type=int, default=128)
     ap.add_argument('--lr', type=float, default=5e-6)
+    ap.add_argument('--temperature', type=float, default=0.7)
+    ap.add_argument('--levels', default='1', help='arith levels of the training prompts, comma-separated')
+    ap.add_argument('--policy', default='embedded', help="'embedded' or a model directory (e.g. an SFT round's train/model)")
+    ap.add_argument('--format-bonus', action='store_true', help='add format_reward (0.2 for an answer line) to the reward')
     ap.add_argument('--out', default='runs/grpo_curve')
     a = ap.parse_args()
     t0 = time.time()
-    prompts = grpo_prompts(load_task('arith', 'train', limit=a.steps * a.prompts, level=1))
+    levels = [int(x) for x in a.levels.split(',')]
+    prompts = grpo_prompts(load_task('arith', 'train', limit=a.steps * a.prompts, level=levels))
     cfg = GRPOTrainConfig(max_steps=a.steps, lr=a.lr, num_generations=a.generations, prompts_per_step=a.prompts,
-                          max_completion_length=a.max_tokens, temperature=0.8, save_steps=5, seed=0)
-    res = train_grpo(embedded_model_dir(), prompts, [answer_reward, format_reward], a.out, cfg)
+                          max_completion_length=a.max_tokens, temperature=a.temperature, save_steps=5, seed=0)
+    res = train_grpo(model_dir_for(a.policy), prompts, [answer_reward] + [format_reward] * a.format_bonus, a.out, cfg)
     rs = res.series('rewards/answer_reward/mean')
     k = max(1, len(rs) // 4)
     first, last = sum(v for _, v in rs[:k]) / k, sum(v for _, v in rs[-k:]) / k
-    print(f"GRPO, embedded policy, arith level-1 train prompts, {machine()}")
+    print(f"GRPO, policy {a.policy}, arith level-{a.levels} train prompts, {machine()}")
     print(f"{a.steps} steps x {a.prompts} prompts x {a.generations} completions (<= {a.max_tokens} tokens), lr {a.lr}")
+    lens = dict(res.series('completions/mean_length'))
     for (s, v), (_, tot) in zip(rs, res.series('reward')):
-        print(f"step {s:3d}  answer reward {v:.3f}  total reward {tot:.3f}")
+        print(f"step {s:3d}  answer reward {v:.3f}  total reward {tot:.3f}  mean length {lens.get(s, float('nan')):.0f}")
     print(f"mean answer reward, first {k} steps: {first:.3f}; last {k} steps: {last:.3f}")
     print(f"wall time of this call: {(time.time() - t0) / 60:.1f} min (trainer {res.wall_s / 60:.1f} min"
           f"{', resumed from step %d' % res.resumed_from if res.resumed_from else ''})")
-    plot_history({'grpo (embedded)': res}, keys=('rewards/answer_reward/mean', 'reward', 'completions/mean_length'),
-                 path=f'{a.out}/reward.png', title='GRPO on arith (CPU)')
+    # the curve: per-step mean answer reward (noisy: a step sees only --prompts prompts) and its moving average
+    import matplotlib.pyplot as plt
+    w = max(1, min(5, len(rs)))
+    ma = [sum(v for _, v in rs[max(0, i - w + 1):i + 1]) / len(rs[max(0, i - w + 1):i + 1]) for i in range(len(rs))]
+    print('moving average (window %d): ' % w + ' '.join(f'{m:.2f}' for m in ma))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    ax.plot([s for s, _ in rs], [v for _, v in rs], 'o', ms=3, alpha=.4, label='per step')
+    ax.plot([s for s, _ in rs], ma, '-', lw=2, label=f'moving average ({w} steps)')
+    ax.set_xlabel('step'); ax.set_ylabel('mean answer reward'); ax.grid(alpha=.3); ax.legend(fontsize=8)
+    ax2.plot(*zip(*res.series('completions/mean_length')), 'o-', ms=3); ax2.set_xlabel('step'); ax2.set_ylabel('mean completion tokens'); ax2.grid(alpha=.3)
+    fig.suptitle(f'GRPO on arith, policy {Path(a.policy).name}, CPU, {res.wall_s / 60:.0f} min'); fig.tight_layout()
+    fig.savefig(f'{a.out}/reward.png', dpi=120)
     json_path = f'{a.out}/curve.json'
     with open(json_path, 'w') as f:
         json.dump(dict(machine=machine(), args=vars(a), answer_reward=rs, first=first, last=last, wall_s=res.wall_s), f, indent=1)

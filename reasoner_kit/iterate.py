@@ -60,6 +60,7 @@ class IterateConfig:
     rationalize:bool=False       # STaR rationalization: hinted retries of unsolved problems (sft)
     reference_for_unsolved:bool=False # train on the dataset's reference solution where the policy solved nothing (sft)
     pairs_per_problem:int=2      # DPO pairs per problem
+    grpo_format_bonus:bool=False # GRPO: add learn_data.format_reward (0.2 for an answer line); measured: the policy learned to write the line and skip the work
     length_weight:bool=True      # DPO length rule (learn_data.dpo_pairs)
     eval_samples:int=8           # sampled completions per test problem for maj@k / pass@k (0: greedy only)
     eval_temperature:float=0.7   # their temperature
@@ -151,7 +152,7 @@ def iterate(policy_dir:str|Path, # the starting policy: 'embedded', 'tiny', 'hf:
         if rows:
             if method == 'sft': res = train_sft(start, rows, rd / 'train', cfg.sft)
             elif method == 'dpo': res = train_dpo(start, rows, rd / 'train', cfg.dpo)
-            else: res = train_grpo(start, rows, [answer_reward, format_reward], rd / 'train', cfg.grpo)
+            else: res = train_grpo(start, rows, [answer_reward] + [format_reward] * cfg.grpo_format_bonus, rd / 'train', cfg.grpo)
             current, steps = res.model_dir, res.global_step
         else:
             print(f"round {r}: no training data (no correct solution or no pair); the policy carries over"); steps = 0
@@ -247,6 +248,8 @@ def iterate_args(p):
     p.add_argument('--samples', type=int, default=d.samples, help='solutions sampled per training problem')
     p.add_argument('--temperature', type=float, default=d.temperature)
     p.add_argument('--strategy', default=None, help='a search strategy to generate the data (default: plain sampling)')
+    p.add_argument('--rationalize', action='store_true', help='STaR rationalization: hinted retries of unsolved problems (sft)')
+    p.add_argument('--reference-for-unsolved', action='store_true', help="also train on the train split's reference solution of problems the policy solved in no sample (sft)")
     p.add_argument('--test-limit', type=int, default=d.test_limit)
     p.add_argument('--eval-samples', type=int, default=d.eval_samples, help='samples per test problem for maj@k/pass@k')
     p.add_argument('--lora', action='store_true')
@@ -257,7 +260,7 @@ def cmd_iterate(a):
     "reasoner-kit iterate: expert iteration (sample -> filter -> train -> evaluate), one table row per round."
     d = IterateConfig()
     cfg = replace(d, levels=_levels(a.levels), train_per_round=a.train_problems, samples=a.samples, temperature=a.temperature,
-                  strategy=a.strategy, test_limit=a.test_limit, eval_samples=a.eval_samples, seed=a.seed,
+                  strategy=a.strategy, rationalize=a.rationalize, reference_for_unsolved=a.reference_for_unsolved, test_limit=a.test_limit, eval_samples=a.eval_samples, seed=a.seed,
                   sft=replace(d.sft, lora=a.lora, lr=1e-4 if a.lora else d.sft.lr), dpo=replace(d.dpo, lora=a.lora),
                   grpo=replace(d.grpo, lora=a.lora))
     iterate(a.policy, a.task, a.rounds, a.method, cfg, a.out)

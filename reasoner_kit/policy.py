@@ -92,7 +92,8 @@ class HFPolicy(Policy):
                  name:str|None=None, # a short name for logs and tables
                  device:str|None=None, # 'cpu' or 'cuda'; default: cuda if available
                  batch_size:int=64, # sequences per forward pass (measured on 2 CPU cores: 113 tokens/s at 64, 93 at 32)
-                 dtype=None): # torch dtype; default float32 on CPU, bfloat16 on CUDA
+                 dtype=None, # torch dtype; default float32 on CPU, bfloat16 on CUDA
+                 prune:bool=True): # the kit's decode loop, which drops finished rows from the batch; False: transformers' `generate`
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         self.device = _device(device)
@@ -112,7 +113,7 @@ class HFPolicy(Policy):
         else:
             self.name = name or getattr(model.config, '_name_or_path', 'model') or 'model'
             if tokenizer is None: raise KitError("HFPolicy(model) needs a tokenizer when given a loaded model", "pass tokenizer=...")
-        self.model, self.tok, self.batch_size = model.to(self.device).eval(), tokenizer, batch_size
+        self.model, self.tok, self.batch_size, self.prune = model.to(self.device).eval(), tokenizer, batch_size, prune
         self.tok.padding_side = 'left'
         if self.tok.pad_token_id is None: self.tok.pad_token = self.tok.eos_token
         eos = self.model.generation_config.eos_token_id
@@ -134,16 +135,58 @@ class HFPolicy(Policy):
             chunk = jobs[b:b + self.batch_size]
             torch.manual_seed(seed + b)             # reproducible per micro-batch
             enc = self.tok([texts[i] for i, _ in chunk], return_tensors='pt', padding=True).to(self.device)
-            kw = dict(do_sample=True, temperature=params.temperature, top_p=params.top_p) if not greedy else dict(do_sample=False)
-            if params.stop: kw.update(stop_strings=list(params.stop), tokenizer=self.tok)
             with torch.inference_mode():
-                gen = self.model.generate(**enc, max_new_tokens=params.max_tokens, pad_token_id=self.tok.pad_token_id,
-                                          top_k=None, **kw)[:, enc.input_ids.shape[1]:]
-            for (i, j), ids in zip(chunk, gen.tolist()):
+                if self.prune: gen = self._decode(enc.input_ids, enc.attention_mask, params, seed + b)
+                else:
+                    kw = dict(do_sample=True, temperature=params.temperature, top_p=params.top_p) if not greedy else dict(do_sample=False)
+                    if params.stop: kw.update(stop_strings=list(params.stop), tokenizer=self.tok)
+                    gen = self.model.generate(**enc, max_new_tokens=params.max_tokens, pad_token_id=self.tok.pad_token_id,
+                                              top_k=None, **kw)[:, enc.input_ids.shape[1]:].tolist()
+            for (i, j), ids in zip(chunk, gen):
                 out[i][j] = self._sample(ids, lens[i], params)
         if greedy: out = [[replace(r[0]) for _ in range(params.n)] for r in out]
         if params.logprobs: self._add_logprobs(prompts, out)
         return out
+
+    def _decode(self, ids, att, params, seed):
+        "Sample from a left-padded batch with a KV cache; rows that finish (EOS or a stop string) leave the batch."
+        import torch
+        dev, B = ids.device, ids.shape[0]
+        g = torch.Generator(device=dev).manual_seed(seed)
+        eos = torch.tensor(sorted(self.eos_ids), device=dev)
+        tail = max(map(len, params.stop)) + 2 if params.stop else 0         # tokens to re-decode when looking for a stop string
+        pos = (att.long().cumsum(-1) - 1).clamp(min=0)                       # [B, L] positions under left padding
+        out = self.model(input_ids=ids, attention_mask=att, position_ids=pos, use_cache=True)
+        past, logits = out.past_key_values, out.logits[:, -1].float()        # logits: [b, V] for the b rows in the batch
+        rows, nxt = torch.arange(B, device=dev), pos[:, -1] + 1              # [b] each batch row's index in [B]; its next position
+        done, toks = torch.zeros(B, dtype=torch.bool, device=dev), [[] for _ in range(B)]
+        for step in range(params.max_tokens):
+            # 1. the next token of every row in the batch: argmax, or a draw at the temperature within the top-p mass
+            if params.temperature <= 0: t = logits.argmax(-1)
+            else:
+                p = torch.softmax(logits / params.temperature, -1)
+                if params.top_p < 1.0:
+                    sp, si = p.sort(-1, descending=True)
+                    sp[sp.cumsum(-1) - sp > params.top_p] = 0                  # keep the smallest head holding top_p of the mass
+                    p = torch.zeros_like(p).scatter(-1, si, sp)
+                t = torch.multinomial(p, 1, generator=g)[:, 0]                 # [b]
+            # 2. record it for unfinished rows; a row finishes at EOS or once its text holds a stop string
+            fin = torch.isin(t, eos) | done[rows]                             # [b]
+            for k, r in enumerate(rows.tolist()):
+                if done[r]: continue
+                toks[r].append(int(t[k]))
+                if tail and any(s in self.tok.decode(toks[r][-tail:]) for s in params.stop): fin[k] = True
+            done[rows[fin]] = True
+            if step == params.max_tokens - 1 or bool(done.all()): break
+            # 3. once a quarter of the batch is finished, drop those rows and their KV cache (a copy: not every step)
+            if int(fin.sum()) >= 0.25 * len(rows):
+                keep = (~fin).nonzero()[:, 0]
+                past.batch_select_indices(keep); att, rows, t, nxt = att[keep], rows[keep], t[keep], nxt[keep]
+            # 4. one step for the batch (finished rows still in it are ignored)
+            att = torch.cat([att, att.new_ones(len(rows), 1)], 1)
+            out = self.model(input_ids=t[:, None], attention_mask=att, position_ids=nxt[:, None], past_key_values=past, use_cache=True)
+            past, logits, nxt = out.past_key_values, out.logits[:, -1].float(), nxt + 1
+        return toks
 
     def _sample(self, ids, n_prompt, params):
         "Turn generated ids into a `Sample`: trim at EOS or a stop string, count tokens."

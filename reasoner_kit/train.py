@@ -32,6 +32,8 @@ class TrainConfig:
     save_steps:int=50         # checkpoint every N steps: a killed run resumes from the last one
     save_total_limit:int=2    # checkpoints kept on disk
     logging_steps:int=1       # log loss/reward every N steps (the history returned)
+    gradient_checkpointing:bool=False # recompute activations in backward (TRL turns it on by default): saves memory a 135M model does not need
+    max_wall_s:float|None=None # stop (and save) after this many seconds of this call: runs compared at equal wall time
     seed:int=0                # data order and initialization seed
 
 @dataclass
@@ -102,7 +104,8 @@ def _setup(model_dir, out_dir, cfg, ds):
                 lr_scheduler_type=cfg.scheduler, warmup_steps=cfg.warmup_steps, logging_steps=cfg.logging_steps,
                 save_strategy='steps', save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
                 report_to=[], seed=cfg.seed, data_seed=cfg.seed, use_cpu=not cuda, bf16=cuda,
-                disable_tqdm=os.environ.get('REASONER_KIT_QUIET') == '1', max_grad_norm=1.0)
+                disable_tqdm=os.environ.get('REASONER_KIT_QUIET') == '1', max_grad_norm=1.0,
+                gradient_checkpointing=cfg.gradient_checkpointing)
     peft = None
     if cfg.lora:
         from peft import LoraConfig
@@ -122,8 +125,17 @@ def _done(out_dir, key):
     hist = [json.loads(l) for l in (Path(out_dir) / 'history.jsonl').read_text().splitlines() if l.strip()]
     return TrainResult(Path(out_dir) / 'model', hist, r['global_step'], r['resumed_from'], 0.0)
 
-def _finish(trainer, tok, out_dir, last, key, t0):
+def _wall_clock(limit, t0):
+    "A callback that stops training (and saves a checkpoint) once `limit` seconds have passed since `t0`."
+    from transformers import TrainerCallback
+    class WallClock(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if time.time() - t0 >= limit: control.should_training_stop = control.should_save = True
+    return WallClock()
+
+def _finish(trainer, tok, out_dir, last, key, t0, cfg=None):
     # 1. train, from the last checkpoint when there is one (global_step, optimizer and data order continue)
+    if cfg is not None and cfg.max_wall_s: trainer.add_callback(_wall_clock(cfg.max_wall_s, t0))
     trainer.train(resume_from_checkpoint=last)
     # 2. merge LoRA adapters so the saved model is a plain transformers model
     model = trainer.model
@@ -153,7 +165,7 @@ def train_sft(model_dir:str|Path, # a transformers model directory (the policy t
     model, tok, args, peft, last = _setup(model_dir, out_dir, cfg, ds)
     targs = SFTConfig(**args, max_length=cfg.max_length, completion_only_loss=cfg.completion_only, dataset_num_proc=1)
     trainer = SFTTrainer(model=model, args=targs, train_dataset=ds, processing_class=tok, peft_config=peft, callbacks=callbacks)
-    return _finish(trainer, tok, out_dir, last, key, t0)
+    return _finish(trainer, tok, out_dir, last, key, t0, cfg)
 
 # %% ../nbs/41_trainers.ipynb #09b6d161
 def train_dpo(model_dir:str|Path, # a transformers model directory (also the reference model)
@@ -169,7 +181,7 @@ def train_dpo(model_dir:str|Path, # a transformers model directory (also the ref
     model, tok, args, peft, last = _setup(model_dir, out_dir, cfg, ds)
     targs = DPOConfig(**args, beta=cfg.beta, loss_type=cfg.loss_type, max_length=cfg.max_length, dataset_num_proc=1)
     trainer = DPOTrainer(model=model, args=targs, train_dataset=ds, processing_class=tok, peft_config=peft, callbacks=callbacks)
-    return _finish(trainer, tok, out_dir, last, key, t0)
+    return _finish(trainer, tok, out_dir, last, key, t0, cfg)
 
 # %% ../nbs/41_trainers.ipynb #08bf19ab
 def _vllm_ok():
@@ -200,7 +212,7 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
                    temperature=cfg.temperature, beta=cfg.beta, use_vllm=vllm, **(dict(vllm_mode='colocate') if vllm else {}))
     trainer = Trainer(model=model, reward_funcs=list(funcs), args=targs, train_dataset=ds, processing_class=tok,
                       peft_config=peft, callbacks=callbacks)
-    return _finish(trainer, tok, out_dir, last, key, t0)
+    return _finish(trainer, tok, out_dir, last, key, t0, cfg)
 
 # %% ../nbs/41_trainers.ipynb #e98aff44
 def plot_history(results:dict, # label -> TrainResult (or a log-history list)

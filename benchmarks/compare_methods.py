@@ -1,0 +1,80 @@
+"""STaR/SFT vs DPO vs GRPO side by side at equal wall time (issue 5): one round of each from the same embedded policy,
+on the same training problems, evaluated (greedy pass@1) on the same held-out arith test problems of levels 1-2.
+
+- SFT (STaR): the policy samples 4 solutions at temperature 0.5 for each of --train-problems train problems; the right
+  ones (gold-answer check, train split only) are the SFT targets; 2 epochs. Its round time W = sampling + training.
+- DPO: the SAME samples (copied, so sampling costs what it cost SFT), right vs wrong pairs of the same problem with the
+  length rule (learn_data.dpo_pairs); trains for at most W minus the sampling time.
+- GRPO: online (sampling happens inside training), the kit's verifier as the only reward (grading.answer_reward),
+  trains until W has passed.
+Each uses only what the others use: the policy's own samples and the train split's gold answers (no reference
+solutions). Prints one table (method, rows, steps, sampling s, training s, round s, greedy pass@1 by level), writes
+it to --out/compare.md and compare.json, and plots the GRPO reward curve. Resumable: re-run after a kill.
+
+Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160] [--base-eval runs/headline_v2/round0/eval]
+"""
+import argparse, json, os, shutil, time
+from dataclasses import replace
+from pathlib import Path
+os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
+os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault('MPLBACKEND', 'Agg')
+
+from reasoner_kit.core import read_jsonl
+from reasoner_kit.iterate import IterateConfig, iterate
+from reasoner_kit.mainjob import machine
+from reasoner_kit.train import DPOTrainConfig, GRPOTrainConfig, SFTTrainConfig, plot_history
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--train-problems', type=int, default=160)
+    ap.add_argument('--test-limit', type=int, default=100)
+    ap.add_argument('--dpo-lr', type=float, default=5e-6)
+    ap.add_argument('--grpo-lr', type=float, default=5e-6)
+    ap.add_argument('--grpo-prompts', type=int, default=2, help='prompts per GRPO step (x 8 generations)')
+    ap.add_argument('--base-eval', default=None, help='an evaluate folder of the embedded policy with the same settings (reused as round 0)')
+    ap.add_argument('--out', default='runs/compare')
+    a = ap.parse_args()
+    out = Path(a.out)
+    cfg = IterateConfig(levels=(1, 2), train_per_round=a.train_problems, samples=4, temperature=0.5, per_problem=2,
+                        test_limit=a.test_limit, eval_samples=0, max_tokens=160,
+                        sft=SFTTrainConfig(epochs=2, lr=5e-5, batch_size=8, micro_batch=8, save_steps=10))
+    print(f"equal wall time: SFT vs DPO vs GRPO, one round from the embedded policy; {machine()}", flush=True)
+    # 1. STaR/SFT: its measured round (sampling + training) sets the budget W
+    sft = iterate('embedded', 'arith', 1, 'sft', cfg, out / 'sft', verbose=False, base_eval=a.base_eval)
+    base, s1 = sft[0], sft[1]
+    W = s1['gen_s'] + s1['train_s']
+    print(f"SFT: greedy {s1['greedy_pass@1']:.1f}, sampling {s1['gen_s']:.0f} s + training {s1['train_s']:.0f} s = budget W {W:.0f} s", flush=True)
+    # 2. DPO on the same samples: copy them, so its round only trains; it gets W minus the sampling time
+    d_rd = out / 'dpo' / 'round1'; d_rd.mkdir(parents=True, exist_ok=True)
+    if not (d_rd / 'traces.jsonl').exists(): shutil.copy(out / 'sft' / 'round1' / 'traces.jsonl', d_rd / 'traces.jsonl')
+    dcfg = replace(cfg, dpo=DPOTrainConfig(epochs=2, lr=a.dpo_lr, batch_size=8, micro_batch=4, save_steps=10,
+                                           max_wall_s=max(60.0, W - s1['gen_s'])))
+    d1 = iterate('embedded', 'arith', 1, 'dpo', dcfg, out / 'dpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]
+    d1['gen_s'] = s1['gen_s']                      # the samples it trained on cost this much (in the SFT round)
+    print(f"DPO: greedy {d1['greedy_pass@1']:.1f}, {d1['train_rows']} pair rows, training {d1['train_s']:.0f} s", flush=True)
+    # 3. GRPO: samples online; trains until W has passed
+    gcfg = replace(cfg, grpo=GRPOTrainConfig(max_steps=10_000, lr=a.grpo_lr, num_generations=8, prompts_per_step=a.grpo_prompts,
+                                             max_completion_length=128, temperature=0.7, save_steps=5, max_wall_s=W))
+    g1 = iterate('embedded', 'arith', 1, 'grpo', gcfg, out / 'grpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]
+    print(f"GRPO: greedy {g1['greedy_pass@1']:.1f}, {g1['train_steps']} steps, training {g1['train_s']:.0f} s", flush=True)
+    # 4. one table
+    rows = {'base (embedded)': dict(base, gen_s=0, train_s=0), 'STaR / SFT': s1, 'DPO': d1, 'GRPO': g1}
+    lines = ['| method | training rows | steps | sampling s | training s | round s (sampling + training) | greedy pass@1 | level 1 | level 2 |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for k, r in rows.items():
+        bl = r.get('by_level') or {}
+        lv = [f"{(bl.get(l) or bl.get(str(l)) or {}).get('greedy_pass@1', float('nan')):.1f}" for l in (1, 2)]
+        lines.append(f"| {k} | {r.get('train_rows', 0)} | {r.get('train_steps', 0)} | {r['gen_s']:.0f} | {r['train_s']:.0f} | "
+                     f"{r['gen_s'] + r['train_s']:.0f} | {r['greedy_pass@1']:.1f} | {lv[0]} | {lv[1]} |")
+    md = '\n'.join(lines) + (f"\n\narith test levels 1-2, {base['problems']} problems; {a.train_problems} train problems; budget W = "
+                             f"{W:.0f} s (the SFT round); {machine()}; evaluation time not included.\n")
+    print('\n' + md)
+    (out / 'compare.md').write_text(md)
+    (out / 'compare.json').write_text(json.dumps(dict(machine=machine(), budget_s=W, args=vars(a), rows=rows), indent=1, default=str))
+    hist = [json.loads(l) for l in (out / 'grpo' / 'round1' / 'train' / 'history.jsonl').read_text().splitlines() if l.strip()]
+    plot_history({'grpo': hist}, keys=('rewards/answer_reward/mean', 'completions/mean_length'),
+                 path=out / 'grpo_reward.png', title=f'GRPO in the equal-time comparison ({W / 60:.0f} min)')
+    print(f"table: {out / 'compare.md'}; GRPO curve: {out / 'grpo_reward.png'}")
+
+if __name__ == '__main__':
+    main()
