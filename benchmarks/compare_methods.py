@@ -11,7 +11,8 @@ Each uses only what the others use: the policy's own samples and the train split
 solutions). Prints one table (method, rows, steps, sampling s, training s, round s, greedy pass@1 by level), writes
 it to --out/compare.md and compare.json, and plots the GRPO reward curve. Resumable: re-run after a kill.
 
-Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160] [--base-eval runs/headline_v2/round0/eval]
+Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160]
+     [--base-eval runs/headline/round0/eval --samples-from runs/headline]   (reuse the headline's base evaluation and round-1 samples)
 """
 import argparse, json, os, shutil, time
 from dataclasses import replace
@@ -20,6 +21,7 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KI
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault('MPLBACKEND', 'Agg')
 
 from reasoner_kit.core import read_jsonl
+from reasoner_kit.data import load_task
 from reasoner_kit.iterate import IterateConfig, iterate
 from reasoner_kit.mainjob import machine
 from reasoner_kit.train import DPOTrainConfig, GRPOTrainConfig, SFTTrainConfig, plot_history
@@ -32,6 +34,9 @@ def main():
     ap.add_argument('--grpo-lr', type=float, default=5e-6)
     ap.add_argument('--grpo-prompts', type=int, default=2, help='prompts per GRPO step (x 8 generations)')
     ap.add_argument('--base-eval', default=None, help='an evaluate folder of the embedded policy with the same settings (reused as round 0)')
+    ap.add_argument('--samples-from', default=None,
+                    help="an iterate folder whose round 1 sampled the same policy on the same problems with the same settings and seed "
+                         "(the headline's): its samples and their measured sampling time are reused")
     ap.add_argument('--out', default='runs/compare')
     a = ap.parse_args()
     out = Path(a.out)
@@ -40,8 +45,16 @@ def main():
                         sft=SFTTrainConfig(epochs=2, lr=5e-5, batch_size=8, micro_batch=8, save_steps=10))
     print(f"equal wall time: SFT vs DPO vs GRPO, one round from the embedded policy; {machine()}", flush=True)
     # 1. STaR/SFT: its measured round (sampling + training) sets the budget W
+    if a.samples_from:   # reuse identical samples (same policy, problems, settings, seed) and the time they took
+        src, dst = Path(a.samples_from), out / 'sft' / 'round1'
+        dst.mkdir(parents=True, exist_ok=True)
+        if not (dst / 'traces.jsonl').exists(): shutil.copy(src / 'round1' / 'traces.jsonl', dst / 'traces.jsonl')
+        ids = [p.id for p in load_task('arith', 'train', limit=a.train_problems, level=[1, 2])]
+        if [r['id'] for r in read_jsonl(dst / 'traces.jsonl')] != ids: raise SystemExit(f"{src} sampled other problems: drop --samples-from")
+        gen_s = next(r for r in read_jsonl(src / 'rounds.jsonl') if r['round'] == 1)['gen_s']
     sft = iterate('embedded', 'arith', 1, 'sft', cfg, out / 'sft', verbose=False, base_eval=a.base_eval)
     base, s1 = sft[0], sft[1]
+    if a.samples_from: s1['gen_s'] = gen_s
     W = s1['gen_s'] + s1['train_s']
     print(f"SFT: greedy {s1['greedy_pass@1']:.1f}, sampling {s1['gen_s']:.0f} s + training {s1['train_s']:.0f} s = budget W {W:.0f} s", flush=True)
     # 2. DPO on the same samples: copy them, so its round only trains; it gets W minus the sampling time

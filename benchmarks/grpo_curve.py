@@ -8,7 +8,8 @@ the answer reward fell. Each step samples `--generations` completions for `--pro
 Prints the per-step mean reward, a moving average, the wall time, and saves the curve as a PNG.
 Resumable: checkpoints every 5 steps under --out; run the same command again after a kill.
 
-Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--steps 40] [--prompts 2] [--max-tokens 128]
+Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--skip N] [--steps 40] [--prompts 2] [--max-tokens 128]
+Measured (README): --policy runs/headline/round1/train/model --skip 160 --levels 1,2 --steps 30 --prompts 4 --generations 4 --temperature 0.8
 """
 import argparse, json, os, time
 from pathlib import Path
@@ -33,11 +34,12 @@ def main():
     ap.add_argument('--levels', default='1', help='arith levels of the training prompts, comma-separated')
     ap.add_argument('--policy', default='embedded', help="'embedded' or a model directory (e.g. an SFT round's train/model)")
     ap.add_argument('--format-bonus', action='store_true', help='add format_reward (0.2 for an answer line) to the reward')
+    ap.add_argument('--skip', type=int, default=0, help='skip the first N train problems (those an SFT policy was trained on)')
     ap.add_argument('--out', default='runs/grpo_curve')
     a = ap.parse_args()
     t0 = time.time()
     levels = [int(x) for x in a.levels.split(',')]
-    prompts = grpo_prompts(load_task('arith', 'train', limit=a.steps * a.prompts, level=levels))
+    prompts = grpo_prompts(load_task('arith', 'train', limit=a.skip + a.steps * a.prompts, level=levels)[a.skip:])
     cfg = GRPOTrainConfig(max_steps=a.steps, lr=a.lr, num_generations=a.generations, prompts_per_step=a.prompts,
                           max_completion_length=a.max_tokens, temperature=a.temperature, save_steps=5, seed=0)
     res = train_grpo(model_dir_for(a.policy), prompts, [answer_reward] + [format_reward] * a.format_bonus, a.out, cfg)
