@@ -9,7 +9,8 @@ Prints the per-step mean reward, a moving average, the wall time, and saves the 
 Resumable: checkpoints every 5 steps under --out; run the same command again after a kill.
 
 Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--skip N] [--steps 40] [--prompts 2] [--max-tokens 128]
-Measured (README): --policy runs/headline/round1/train/model --skip 160 --levels 1,2 --steps 30 --prompts 4 --generations 4 --temperature 0.8
+Measured (README): --policy runs/headline/round1/train/model --skip 160 --levels 1,2 --steps 24 --prompts 4 --generations 4
+                   --temperature 0.8 --lr 1e-5 --out runs/grpo_sft
 """
 import argparse, json, os, time
 from pathlib import Path
@@ -21,7 +22,7 @@ from reasoner_kit.grading import answer_reward
 from reasoner_kit.learn_data import format_reward, grpo_prompts
 from reasoner_kit.mainjob import machine
 from reasoner_kit.iterate import model_dir_for
-from reasoner_kit.train import GRPOTrainConfig, train_grpo
+from reasoner_kit.train import GRPOTrainConfig, moving_average, plot_history, train_grpo
 
 def main():
     ap = argparse.ArgumentParser()
@@ -55,17 +56,9 @@ def main():
     print(f"wall time of this call: {(time.time() - t0) / 60:.1f} min (trainer {res.wall_s / 60:.1f} min"
           f"{', resumed from step %d' % res.resumed_from if res.resumed_from else ''})")
     # the curve: per-step mean answer reward (noisy: a step sees only --prompts prompts) and its moving average
-    import matplotlib.pyplot as plt
-    w = max(1, min(5, len(rs)))
-    ma = [sum(v for _, v in rs[max(0, i - w + 1):i + 1]) / len(rs[max(0, i - w + 1):i + 1]) for i in range(len(rs))]
-    print('moving average (window %d): ' % w + ' '.join(f'{m:.2f}' for m in ma))
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
-    ax.plot([s for s, _ in rs], [v for _, v in rs], 'o', ms=3, alpha=.4, label='per step')
-    ax.plot([s for s, _ in rs], ma, '-', lw=2, label=f'moving average ({w} steps)')
-    ax.set_xlabel('step'); ax.set_ylabel('mean answer reward'); ax.grid(alpha=.3); ax.legend(fontsize=8)
-    ax2.plot(*zip(*res.series('completions/mean_length')), 'o-', ms=3); ax2.set_xlabel('step'); ax2.set_ylabel('mean completion tokens'); ax2.grid(alpha=.3)
-    fig.suptitle(f'GRPO on arith, policy {Path(a.policy).name}, CPU, {res.wall_s / 60:.0f} min'); fig.tight_layout()
-    fig.savefig(f'{a.out}/reward.png', dpi=120)
+    print('moving average (5 steps): ' + ' '.join(f'{m:.2f}' for m in moving_average([v for _, v in rs], 5)))
+    plot_history({Path(a.policy).name: res}, keys=('rewards/answer_reward/mean', 'completions/mean_length'), smooth=5,
+                 path=f'{a.out}/reward.png', title=f'GRPO on arith, CPU, {res.wall_s / 60:.0f} min')
     json_path = f'{a.out}/curve.json'
     with open(json_path, 'w') as f:
         json.dump(dict(machine=machine(), args=vars(a), answer_reward=rs, first=first, last=last, wall_s=res.wall_s), f, indent=1)

@@ -260,7 +260,8 @@ def cmd_iterate(a):
     "reasoner-kit iterate: expert iteration (sample -> filter -> train -> evaluate), one table row per round."
     d = IterateConfig()
     cfg = replace(d, levels=_levels(a.levels), train_per_round=a.train_problems, samples=a.samples, temperature=a.temperature,
-                  strategy=a.strategy, rationalize=a.rationalize, reference_for_unsolved=a.reference_for_unsolved, test_limit=a.test_limit, eval_samples=a.eval_samples, seed=a.seed,
+                  strategy=a.strategy, rationalize=a.rationalize, reference_for_unsolved=a.reference_for_unsolved,
+                  test_limit=a.test_limit, eval_samples=a.eval_samples, seed=a.seed,
                   sft=replace(d.sft, lora=a.lora, lr=1e-4 if a.lora else d.sft.lr), dpo=replace(d.dpo, lora=a.lora),
                   grpo=replace(d.grpo, lora=a.lora))
     iterate(a.policy, a.task, a.rounds, a.method, cfg, a.out)

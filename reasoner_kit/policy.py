@@ -159,7 +159,7 @@ class HFPolicy(Policy):
         out = self.model(input_ids=ids, attention_mask=att, position_ids=pos, use_cache=True)
         past, logits = out.past_key_values, out.logits[:, -1].float()        # logits: [b, V] for the b rows in the batch
         rows, nxt = torch.arange(B, device=dev), pos[:, -1] + 1              # [b] each batch row's index in [B]; its next position
-        done, toks = torch.zeros(B, dtype=torch.bool, device=dev), [[] for _ in range(B)]
+        done, toks = [False] * B, [[] for _ in range(B)]                     # [B] per row: finished?, its tokens
         for step in range(params.max_tokens):
             # 1. the next token of every row in the batch: argmax, or a draw at the temperature within the top-p mass
             if params.temperature <= 0: t = logits.argmax(-1)
@@ -171,16 +171,17 @@ class HFPolicy(Policy):
                     p = torch.zeros_like(p).scatter(-1, si, sp)
                 t = torch.multinomial(p, 1, generator=g)[:, 0]                 # [b]
             # 2. record it for unfinished rows; a row finishes at EOS or once its text holds a stop string
-            fin = torch.isin(t, eos) | done[rows]                             # [b]
-            for k, r in enumerate(rows.tolist()):
-                if done[r]: continue
-                toks[r].append(int(t[k]))
-                if tail and any(s in self.tok.decode(toks[r][-tail:]) for s in params.stop): fin[k] = True
-            done[rows[fin]] = True
-            if step == params.max_tokens - 1 or bool(done.all()): break
+            is_eos = torch.isin(t, eos).tolist()
+            fin = []                                                          # [b] finished, after this token
+            for r, tok, e in zip(rows.tolist(), t.tolist(), is_eos):
+                if not done[r]:
+                    toks[r].append(tok)
+                    done[r] = e or bool(tail and any(s in self.tok.decode(toks[r][-tail:]) for s in params.stop))
+                fin.append(done[r])
+            if step == params.max_tokens - 1 or all(done): break
             # 3. once a quarter of the batch is finished, drop those rows and their KV cache (a copy: not every step)
-            if int(fin.sum()) >= 0.25 * len(rows):
-                keep = (~fin).nonzero()[:, 0]
+            if sum(fin) >= 0.25 * len(rows):
+                keep = torch.tensor([k for k, f in enumerate(fin) if not f], device=dev)
                 past.batch_select_indices(keep); att, rows, t, nxt = att[keep], rows[keep], t[keep], nxt[keep]
             # 4. one step for the batch (finished rows still in it are ignored)
             att = torch.cat([att, att.new_ones(len(rows), 1)], 1)

@@ -12,7 +12,7 @@ from .core import KitError, set_seed, stable_hash
 
 # %% auto #0
 __all__ = ['TrainConfig', 'SFTTrainConfig', 'DPOTrainConfig', 'GRPOTrainConfig', 'TrainResult', 'train_sft', 'train_dpo',
-           'train_grpo', 'plot_history']
+           'train_grpo', 'moving_average', 'plot_history']
 
 # %% ../nbs/41_trainers.ipynb #6b710562
 @dataclass
@@ -133,9 +133,9 @@ def _wall_clock(limit, t0):
             if time.time() - t0 >= limit: control.should_training_stop = control.should_save = True
     return WallClock()
 
-def _finish(trainer, tok, out_dir, last, key, t0, cfg=None):
+def _finish(trainer, tok, out_dir, last, key, t0, cfg):
     # 1. train, from the last checkpoint when there is one (global_step, optimizer and data order continue)
-    if cfg is not None and cfg.max_wall_s: trainer.add_callback(_wall_clock(cfg.max_wall_s, t0))
+    if cfg.max_wall_s: trainer.add_callback(_wall_clock(cfg.max_wall_s, t0))
     trainer.train(resume_from_checkpoint=last)
     # 2. merge LoRA adapters so the saved model is a plain transformers model
     model = trainer.model
@@ -215,10 +215,16 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     return _finish(trainer, tok, out_dir, last, key, t0, cfg)
 
 # %% ../nbs/41_trainers.ipynb #e98aff44
+def moving_average(values:list, # a series, e.g. per-step mean rewards
+                   window:int=5) -> list: # steps averaged (fewer at the start)
+    "Trailing moving average: a noisy per-step curve's trend."
+    return [sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1]) for i in range(len(values))]
+
 def plot_history(results:dict, # label -> TrainResult (or a log-history list)
                  keys:tuple=('loss',), # logged quantities, one panel each
                  path:str|Path|None=None, # where to save a PNG
-                 title:str=''): # figure title
+                 title:str='', # figure title
+                 smooth:int=0): # > 1: faded per-step points plus their moving average over this many steps
     "Training curves: each key against the step, one line per run."
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
@@ -226,9 +232,14 @@ def plot_history(results:dict, # label -> TrainResult (or a log-history list)
         for label, r in results.items():
             hist = r.history if isinstance(r, TrainResult) else r
             pts = [(h['step'], h[k]) for h in hist if k in h]
-            if pts: ax.plot(*zip(*pts), 'o-', ms=3, label=label)
+            if not pts: continue
+            xs, ys = zip(*pts)
+            if smooth > 1:
+                ax.plot(xs, ys, 'o', ms=3, alpha=.4)
+                ax.plot(xs, moving_average(list(ys), smooth), '-', lw=2, label=f'{label} ({smooth}-step average)')
+            else: ax.plot(xs, ys, 'o-', ms=3, label=label)
         ax.set_xlabel('step'); ax.set_ylabel(k); ax.grid(alpha=.3)
-        if len(results) > 1: ax.legend(fontsize=8)
+        if len(results) > 1 or smooth > 1: ax.legend(fontsize=8)
     if title: fig.suptitle(title)
     fig.tight_layout()
     if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=120)
