@@ -59,7 +59,7 @@ test: check-sync test-nbs test-py
 # The embedded-model cells and tests that are skipped by default.
 test-slow: install
 	$(BIN)/nbdev_test --n_workers 1 --flags slow
-	$(BIN)/pytest -q -m slow tests/ --runslow
+	$(BIN)/pytest -q -m slow tests/
 
 run: install
 	$(BIN)/reasoner-kit main --out runs/main

@@ -23,7 +23,7 @@ dev_requirements = cfg.get('dev_requirements', '').split()
 gpu_requirements = cfg.get('gpu_requirements', '').split()
 min_python = cfg['min_python']
 
-# The compiled tree core (csrc/): bookkeeping for many search trees at once; see nbs/10_tree.ipynb.
+# The compiled tree core (csrc/): bookkeeping for many search trees at once; see nbs/31_tree.ipynb.
 sources = sorted(str(p) for p in Path('csrc').glob('*.cpp'))
 ext_modules = [Pybind11Extension('reasoner_kit._ctree', sources, include_dirs=['csrc'],
                                  cxx_std=17, extra_compile_args=['-O3'])] if sources else []

@@ -2,7 +2,7 @@
 
 A frontier of P problems x F open nodes (partial solutions of the embedded model's own making) is expanded into M
 next steps per node: once with ONE batched `policy.generate` call for the whole frontier (what every strategy in
-reasoner_kit.search does), once with one call per node. Both ask for the same number of samples and tokens.
+reasoner_kit.search.base does), once with one call per node. Both ask for the same number of samples and tokens.
 
 Run: .venv/bin/python benchmarks/bench_batching.py [--problems 4] [--nodes 4] [--width 4]
 Prints wall time, tokens and tokens/s for both, and the speed-up.
@@ -10,8 +10,8 @@ Prints wall time, tokens and tokens/s for both, and the speed-up.
 import argparse, time
 from reasoner_kit.core import set_seed
 from reasoner_kit.data import load_task, to_messages
-from reasoner_kit.policy import load_policy, SamplingParams
-from reasoner_kit.scorers import split_steps, STEP_SEP
+from reasoner_kit.policy.base import load_policy, SamplingParams
+from reasoner_kit.reward.scorers import split_steps, STEP_SEP
 
 def main():
     ap = argparse.ArgumentParser()

@@ -1,4 +1,4 @@
-"""Benchmark of the tree core: the C++ `CTrees` against the pure-Python reference `PyTrees` (reasoner_kit.tree).
+"""Benchmark of the tree core: the C++ `CTrees` against the pure-Python reference `PyTrees` (reasoner_kit.search.tree).
 
 Run: `.venv/bin/python benchmarks/bench_tree.py` after `python setup.py build_ext --inplace` (under a minute;
 `--quick` for a smoke run). It prints measured numbers; it is not a test.
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from reasoner_kit.tree import FIELDS, ROOT_INDEX, CTrees, PyTrees  # noqa: E402
+from reasoner_kit.search.tree import FIELDS, ROOT_INDEX, CTrees, PyTrees  # noqa: E402
 
 K = 4  # widening: children per node before the leaf itself is expanded
 

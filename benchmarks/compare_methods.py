@@ -22,9 +22,9 @@ os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault(
 
 from reasoner_kit.core import read_jsonl
 from reasoner_kit.data import load_task
-from reasoner_kit.iterate import IterateConfig, iterate
-from reasoner_kit.mainjob import machine
-from reasoner_kit.train import DPOTrainConfig, GRPOTrainConfig, SFTTrainConfig, plot_history
+from reasoner_kit.learn.iterate import IterateConfig, iterate
+from reasoner_kit.main import machine
+from reasoner_kit.learn.train import DPOTrainConfig, GRPOTrainConfig, SFTTrainConfig, plot_history
 
 def main():
     ap = argparse.ArgumentParser()

@@ -26,10 +26,10 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
 from reasoner_kit.data import load_task
 from reasoner_kit.evaluate import EvalConfig, evaluate, format_table
-from reasoner_kit.iterate import IterateConfig, iterate, model_dir_for
-from reasoner_kit.mainjob import machine
-from reasoner_kit.policy import HFPolicy
-from reasoner_kit.train import SFTTrainConfig
+from reasoner_kit.learn.iterate import IterateConfig, iterate, model_dir_for
+from reasoner_kit.main import machine
+from reasoner_kit.policy.backends import HFPolicy
+from reasoner_kit.learn.train import SFTTrainConfig
 
 def main():
     ap = argparse.ArgumentParser()

@@ -52,10 +52,11 @@ def main(argv=None):
     torch.set_num_threads(a.threads or (1 if os.getloadavg()[0] > os.cpu_count() else os.cpu_count()))
     from reasoner_kit.core import set_seed
     from reasoner_kit.data import load_task
-    from reasoner_kit.policy import load_policy, embedded_model_dir, tiny_model_dir
-    from reasoner_kit.prm import MCConfig, PRMConfig, mc_step_labels, train_prm
-    from reasoner_kit.rm import PairConfig, RMConfig, preference_pairs, train_rm
-    from reasoner_kit.reward_report import rewards_report, format_report
+    from reasoner_kit.policy.base import load_policy
+    from reasoner_kit.policy.backends import embedded_model_dir, tiny_model_dir
+    from reasoner_kit.reward.prm import MCConfig, PRMConfig, mc_step_labels, train_prm
+    from reasoner_kit.reward.rm import PairConfig, RMConfig, preference_pairs, train_rm
+    from reasoner_kit.reward.report import rewards_report, format_report
     set_seed(0)
     runs, t_all, times = Path(a.runs), time.time(), {}
     data = runs / 'reward_data'

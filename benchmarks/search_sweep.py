@@ -13,9 +13,10 @@ from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1'); os.environ.setdefault('MPLBACKEND', 'Agg')
 
 from reasoner_kit.data import load_task
-from reasoner_kit.policy import CachedPolicy, load_policy
-from reasoner_kit.scorers import ArithmeticScorer
-from reasoner_kit.search_eval import plot_sweep, run_search
+from reasoner_kit.policy.wrappers import CachedPolicy
+from reasoner_kit.policy.base import load_policy
+from reasoner_kit.reward.scorers import ArithmeticScorer
+from reasoner_kit.search.sweep import plot_sweep, run_search
 
 def main():
     ap = argparse.ArgumentParser()
@@ -34,7 +35,7 @@ def main():
     arith = ArithmeticScorer()
     scorers = {'calculator': arith}
     if (Path(a.rm) / 'config.json').exists():
-        from reasoner_kit.rm import RMScorer
+        from reasoner_kit.reward.rm import RMScorer
         scorers['RM'] = RMScorer.load(a.rm)
     budgets = sorted(map(int, a.budgets.split(',')), reverse=True)   # largest first: smaller budgets reuse its samples
     rows = [run_search('greedy', policy, problems, 1, None, out, **kw)]

@@ -10,8 +10,8 @@ Run: .venv/bin/python benchmarks/train_prm.py [--labels runs/reward_data/mc_labe
 import argparse, os, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
 from reasoner_kit.core import read_jsonl
-from reasoner_kit.policy import load_policy
-from reasoner_kit.prm import PRMConfig, train_prm
+from reasoner_kit.policy.base import load_policy
+from reasoner_kit.reward.prm import PRMConfig, train_prm
 
 def main():
     ap = argparse.ArgumentParser()

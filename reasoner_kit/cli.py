@@ -35,7 +35,7 @@ def cmd_eval(a):
     "reasoner-kit eval: evaluate a policy on a task."
     from reasoner_kit.data import load_task
     from reasoner_kit.evaluate import EvalConfig, evaluate, format_table
-    from reasoner_kit.policy import load_policy
+    from reasoner_kit.policy.base import load_policy
     if a.limit is not None and a.limit < 1: raise KitError("--limit must be >= 1", "pass a positive number")
     if a.samples < 0 or a.temperature < 0: raise KitError("--samples and --temperature must be >= 0", "fix the flag")
     problems = load_task(a.task, a.split, limit=a.limit, level=a.level, seed=0)
@@ -53,7 +53,7 @@ def cmd_eval(a):
     if a.out: print(f"per-sample results: {Path(a.out) / 'samples.jsonl'}")
 
 def _main_args(p):
-    from reasoner_kit.mainjob import MainConfig
+    from reasoner_kit.main import MainConfig
     d = MainConfig()
     p.add_argument('--policy', default=d.policy)
     p.add_argument('--level', type=int, default=d.level)
@@ -68,7 +68,7 @@ def _main_args(p):
 
 def cmd_main(a):
     "reasoner-kit main: the main job (`make run`)."
-    from reasoner_kit.mainjob import MainConfig, run_main
+    from reasoner_kit.main import MainConfig, run_main
     run_main(MainConfig(policy=a.policy, level=a.level, limit=a.limit, samples=a.samples, budget=a.budget,
                         temperature=a.temperature, learn_problems=a.learn_problems, tree_strategy=a.tree,
                         phases=tuple(p.strip() for p in a.phases.split(',') if p.strip()), out=a.out))
@@ -93,10 +93,11 @@ def _search_args(p):
 def cmd_search(a):
     "reasoner-kit search: run a search strategy, or sweep budgets, and measure accuracy vs tokens."
     from reasoner_kit.data import load_task
-    from reasoner_kit.policy import CachedPolicy, load_policy
-    from reasoner_kit.scorers import load_scorer
-    from reasoner_kit.search import STRATEGIES
-    from reasoner_kit.search_eval import load_strategies, run_search, sweep
+    from reasoner_kit.policy.wrappers import CachedPolicy
+    from reasoner_kit.policy.base import load_policy
+    from reasoner_kit.reward.scorers import load_scorer
+    from reasoner_kit.search.base import STRATEGIES
+    from reasoner_kit.search.sweep import load_strategies, run_search, sweep
     names = [s.strip() for s in a.strategy.split(',') if s.strip()]
     known = load_strategies()
     for n in names:
@@ -124,32 +125,32 @@ def cmd_serve(a):
     from reasoner_kit.serve import cmd_serve as _serve; _serve(a)
 
 def _sft_args(p):
-    from reasoner_kit.iterate import sft_args; sft_args(p)
+    from reasoner_kit.learn.iterate import sft_args; sft_args(p)
 
 def cmd_sft(a):
     "reasoner-kit sft: Phase-1 SFT on step-by-step solutions; greedy pass@1 before and after."
-    from reasoner_kit.iterate import cmd_sft as _sft; _sft(a)
+    from reasoner_kit.learn.iterate import cmd_sft as _sft; _sft(a)
 
 def _iterate_args(p):
-    from reasoner_kit.iterate import iterate_args; iterate_args(p)
+    from reasoner_kit.learn.iterate import iterate_args; iterate_args(p)
 
 def cmd_iterate(a):
     "reasoner-kit iterate: expert iteration, one table row per round."
-    from reasoner_kit.iterate import cmd_iterate as _it; _it(a)
+    from reasoner_kit.learn.iterate import cmd_iterate as _it; _it(a)
 
 def _rewards_args(p):
-    from reasoner_kit.reward_report import rewards_report_args; rewards_report_args(p)
+    from reasoner_kit.reward.report import rewards_report_args; rewards_report_args(p)
 
 def cmd_rewards_report(a):
     "reasoner-kit rewards-report: how well each scorer separates right from wrong solutions."
-    from reasoner_kit.reward_report import cmd_rewards_report as _rr; _rr(a)
+    from reasoner_kit.reward.report import cmd_rewards_report as _rr; _rr(a)
 
 def _synth_args(p):
-    from reasoner_kit.synth import synth_args; synth_args(p)
+    from reasoner_kit.synth.base import synth_args; synth_args(p)
 
 def cmd_synth(a):
     "reasoner-kit synth: synthesize reasoning data with a recipe into a resumable dataset folder with its card."
-    from reasoner_kit.synth import cmd_synth as _synth; _synth(a)
+    from reasoner_kit.synth.base import cmd_synth as _synth; _synth(a)
 
 COMMANDS = {'main': (_main_args, cmd_main, 'run the main job on the embedded model (make run)'),
             'eval': (_eval_args, cmd_eval, 'evaluate a policy on a task: pass@1, maj@k, pass@k, tokens'),

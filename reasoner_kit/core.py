@@ -11,8 +11,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 # %% auto #0
-__all__ = ['KitError', 'set_seed', 'stable_hash', 'cache_dir', 'repo_root', 'data_dirs', 'write_jsonl', 'read_jsonl', 'JsonlLog',
-           'progress']
+__all__ = ['KitError', 'set_seed', 'stable_hash', 'cache_dir', 'repo_root', 'data_dirs', 'Registry', 'write_jsonl', 'read_jsonl',
+           'JsonlLog', 'progress']
 
 # %% ../nbs/00_core.ipynb #f88ed1c5
 class KitError(Exception):
@@ -58,6 +58,31 @@ def data_dirs() -> list[Path]:
         if base is None: continue
         cands += [base/'shared'/'data', base.parent/'shared'/'data', base.parent.parent/'shared'/'data']
     return list(dict.fromkeys(Path(c).resolve() for c in cands if c and Path(c).is_dir()))
+
+# %% ../nbs/00_core.ipynb #9c165839
+class Registry:
+    "Named things of one kind: built-ins by `'module:attr'` path, imported on first use, plus what `register` adds."
+    def __init__(self,
+                 kind:str, # what the things are, for error messages: 'scorer', 'strategy', ...
+                 builtins:dict|None=None): # name -> 'package.module:attr'
+        self.kind, self._paths, self._objs = kind, dict(builtins or {}), {}
+    def register(self, obj=None, name:str|None=None):
+        "Add `obj` under `name` (default: `obj.name`); usable as a class decorator."
+        def add(o):
+            self._objs[name or getattr(o, 'name')] = o; return o
+        return add(obj) if obj is not None else add
+    def names(self) -> list: return sorted(set(self._paths) | set(self._objs))
+    def __contains__(self, name): return name in self._paths or name in self._objs
+    def __iter__(self): return iter(self.names())
+    def __len__(self): return len(self.names())
+    def __getitem__(self, name:str):
+        if name not in self._objs:
+            if name not in self._paths: raise KitError(f"unknown {self.kind} '{name}'", f"use one of: {', '.join(self.names())}")
+            mod, _, attr = self._paths[name].partition(':')
+            self._objs[name] = getattr(importlib.import_module(mod), attr)
+        return self._objs[name]
+    def items(self): return [(n, self[n]) for n in self.names()]
+    def __repr__(self): return f"Registry({self.kind!r}: {', '.join(self.names())})"
 
 # %% ../nbs/00_core.ipynb #a53c8bd7
 def write_jsonl(path:str|Path, # file to (over)write

@@ -6,10 +6,6 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 os.environ.setdefault('REASONER_KIT_QUIET', '1')
 
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'slow: uses the embedded model')
-    config.addinivalue_line('markers', 'cuda: needs a CUDA GPU')
-
 def pytest_collection_modifyitems(config, items):
     import torch
     if torch.cuda.is_available(): return
@@ -19,10 +15,10 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope='session')
 def tiny():
-    from reasoner_kit.policy import load_policy
+    from reasoner_kit.policy.base import load_policy
     return load_policy('tiny')
 
 @pytest.fixture(scope='session')
 def embedded():
-    from reasoner_kit.policy import load_policy
+    from reasoner_kit.policy.base import load_policy
     return load_policy('embedded')

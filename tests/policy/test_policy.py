@@ -1,0 +1,74 @@
+"""Policy service: the HF backend on the tiny model, OpenAIPolicy against a real loopback server, and the embedded model."""
+import pytest
+from reasoner_kit.core import KitError
+from reasoner_kit.policy.backends import OpenAIPolicy, embedded_model_dir, tiny_model_dir
+from reasoner_kit.policy.base import SamplingParams, load_policy
+from openai_stub_server import make_app, ServerThread
+
+MSGS = [{'role': 'user', 'content': 'What is 2+3?'}]
+
+def test_hf_batched_shapes_and_counts(tiny):
+    out = tiny.generate([MSGS, 'Once upon a time', MSGS], SamplingParams(n=4, temperature=1.0, max_tokens=10, seed=3))
+    assert [len(o) for o in out] == [4, 4, 4]
+    for o in out:
+        for s in o:
+            assert 1 <= s.completion_tokens <= 10 and s.prompt_tokens > 0
+            assert s.finish_reason in ('stop', 'length')
+            assert (s.finish_reason == 'length') == (s.completion_tokens == 10 and s.finish_reason != 'stop')
+
+def test_hf_stop_strings_cut_text(tiny):
+    # Sample until some completion contains a space, then check a stop string cuts there.
+    out = tiny.generate([MSGS], n=8, temperature=1.0, max_tokens=12, seed=0, stop=[' '])[0]
+    assert all(' ' not in s.text for s in out)
+    assert any(s.finish_reason == 'stop' for s in out)
+
+def test_hf_logprobs(tiny):
+    s = tiny.generate([MSGS], n=2, temperature=1.0, max_tokens=6, logprobs=True)[0]
+    for x in s:
+        assert x.logprobs is not None and all(v <= 0 for v in x.logprobs)
+
+def test_openai_policy_against_loopback_server(tiny):
+    with ServerThread(make_app(tiny)) as url:
+        pol = load_policy(f'openai:tiny@{url}')
+        out = pol.generate([MSGS, 'Once upon a time'], n=3, temperature=1.0, max_tokens=8)
+        assert [len(o) for o in out] == [3, 3]
+        assert all(s.completion_tokens >= 1 for o in out for s in o)
+
+def test_openai_policy_servers_without_n(tiny):
+    app = make_app(tiny, ignore_n=True)
+    with ServerThread(app) as url:
+        out = OpenAIPolicy('tiny', url, max_retries=0).generate([MSGS], n=4, temperature=1.0, max_tokens=6)
+    assert len(out[0]) == 4
+    assert app.state.calls == 4          # one choice per call: called again for the rest
+
+def test_openai_server_down_is_one_line():
+    with pytest.raises(KitError, match='cannot reach the server') as e:
+        OpenAIPolicy('m', 'http://127.0.0.1:9/v1', max_retries=0, timeout=2).generate(['hi'])
+    assert '\n' not in str(e.value)
+
+def test_bad_specs():
+    for spec, msg in [('gpt9', 'unknown policy spec'), ('openai:m', 'openai:MODEL@BASE_URL'), ('hf:/nope/x.gguf', 'GGUF file not found'),
+                      ('hf:/nope/dir', 'cannot load model')]:
+        with pytest.raises(KitError, match=msg): load_policy(spec)
+
+@pytest.mark.slow
+def test_embedded_cache_matches_gguf():
+    """The cached safetensors copy computes the same logits as the model loaded from the GGUF."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from reasoner_kit.policy.backends import embedded_gguf_path
+    g = embedded_gguf_path()
+    ref = AutoModelForCausalLM.from_pretrained(g.parent, gguf_file=g.name, dtype=torch.float32)
+    d = embedded_model_dir()
+    m = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32)
+    ids = AutoTokenizer.from_pretrained(d)('Tom has 3 apples.', return_tensors='pt').input_ids
+    with torch.no_grad():
+        assert torch.allclose(ref(ids).logits, m(ids).logits, atol=1e-4)
+
+@pytest.mark.slow
+def test_embedded_solves_something(embedded):
+    """The real model answers a one-step problem correctly in at least one of 8 samples."""
+    from reasoner_kit.grading import grade
+    q = [{'role': 'user', 'content': 'Tom has 3 apples and buys 5 more. How many apples does he have now? End with "The answer is N."'}]
+    out = embedded.generate([q], n=8, temperature=0.7, max_tokens=96, seed=0)[0]
+    assert sum(grade('8', s.text) for s in out) >= 1
