@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: all install ext export check-sync test test-nbs test-py test-slow run lab clean bench
+.PHONY: all install ext export readme check-sync test test-nbs test-py test-slow run lab clean bench
 
 all: test
 
@@ -41,6 +41,10 @@ ext: $(EXT_STAMP)
 # Notebooks are the source: regenerate reasoner_kit/ from nbs/.
 export: install
 	$(BIN)/nbdev_export
+
+# README.md is generated from nbs/index.ipynb (tests/layout/test_readme.py checks they agree).
+readme: install
+	$(PY) tests/layout/test_readme.py --write
 
 # Fails if reasoner_kit/ is not exactly what nbdev_export writes from nbs/.
 check-sync: export
