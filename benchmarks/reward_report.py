@@ -101,8 +101,9 @@ def main(argv=None):
     t = time.time()
     if not pairs: print("    RM: no training problem had both a right and a wrong sample: no pairs, RM not trained", flush=True)
     elif not (runs / 'rm' / 'config.json').exists():
-        _, hist = train_rm(pairs, base, RMConfig(epochs=1, lr=1e-4, batch_size=8, train_layers=4), out=runs / 'rm')
-        print(f"    RM: loss {hist['loss'][0]:.3f} -> {hist['loss'][-1]:.3f}, pair accuracy (last log) {hist['accuracy'][-1]:.2f}", flush=True)
+        res = train_rm(pairs, base, RMConfig(epochs=1, lr=1e-4, batch_size=8, train_layers=4), out=runs / 'rm')
+        loss, acc = [v for _, v in res.series('loss')], [v for _, v in res.series('accuracy')]
+        print(f"    RM: loss {loss[0]:.3f} -> {loss[-1]:.3f}, pair accuracy (last log) {acc[-1] if acc else float('nan'):.2f}", flush=True)
     times['rm_train'] = round(time.time() - t)
     print(f"[4] RM in {runs / 'rm'} ({times['rm_train']}s)", flush=True)
 

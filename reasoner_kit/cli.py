@@ -13,7 +13,7 @@ from .core import KitError
 __all__ = ['COMMANDS', 'cmd_eval', 'cmd_main', 'cmd_search', 'cmd_serve', 'cmd_sft', 'cmd_iterate', 'cmd_rewards_report',
            'cmd_synth', 'build_parser', 'main']
 
-# %% ../nbs/90_cli.ipynb #4dcd5dda
+# %% ../nbs/90_cli.ipynb #503d4844
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
 def _eval_args(p):
     p.add_argument('--policy', default='embedded', help='policy spec: embedded, hf:PATH, openai:MODEL@URL, vllm:PATH')
     p.add_argument('--task', default='arith', help='arith, gsm8k, math500, humaneval, or a .jsonl file')
-    p.add_argument('--split', default='test', choices=['train', 'test'])
+    p.add_argument('--split', default='test', choices=['train', 'dev', 'test'])
     p.add_argument('--level', type=int, default=None, help='difficulty: arith 1-4, math500 1-5')
     p.add_argument('--limit', type=int, default=None, help='evaluate the first N problems')
     p.add_argument('--samples', type=int, default=8, help='sampled completions per problem')
@@ -52,6 +52,7 @@ def cmd_eval(a):
     if 'by_level' in s: print(format_table({f'level {l}': b for l, b in s['by_level'].items()}, cols))
     if a.out: print(f"per-sample results: {Path(a.out) / 'samples.jsonl'}")
 
+# %% ../nbs/90_cli.ipynb #998f91fd
 def _main_args(p):
     from reasoner_kit.main import MainConfig
     d = MainConfig()
@@ -73,10 +74,11 @@ def cmd_main(a):
                         temperature=a.temperature, learn_problems=a.learn_problems, tree_strategy=a.tree,
                         phases=tuple(p.strip() for p in a.phases.split(',') if p.strip()), out=a.out))
 
+# %% ../nbs/90_cli.ipynb #5f58b6fb
 def _search_args(p):
     p.add_argument('--policy', default='embedded', help='policy spec: embedded, hf:PATH, openai:MODEL@URL, vllm:PATH')
     p.add_argument('--task', default='arith')
-    p.add_argument('--split', default='test', choices=['train', 'test'])
+    p.add_argument('--split', default='test', choices=['train', 'dev', 'test'])
     p.add_argument('--level', type=int, default=1)
     p.add_argument('--limit', type=int, default=40)
     p.add_argument('--strategy', default='self_consistency', help='a strategy name, or several separated by commas (with --sweep)')
@@ -88,6 +90,8 @@ def _search_args(p):
     p.add_argument('--max-tokens', type=int, default=160)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--sample-cache', default=None, help='a CachedPolicy JSONL to reuse samples from, e.g. runs/main/samples_cache.jsonl (default: OUT/samples_cache.jsonl)')
+    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                   help="any other option of the strategy's Config, by the names get_strategy and the API use, e.g. --set parallel=4 (mcts)")
     p.add_argument('--out', default='runs/search', help='folder for search.jsonl, sweep.json and sweep.png (resumable)')
 
 def cmd_search(a):
@@ -96,8 +100,8 @@ def cmd_search(a):
     from reasoner_kit.policy.wrappers import CachedPolicy
     from reasoner_kit.policy.base import load_policy
     from reasoner_kit.reward.scorers import load_scorer
-    from reasoner_kit.search.base import STRATEGIES
-    from reasoner_kit.search.sweep import load_strategies, run_search, sweep
+    from reasoner_kit.search.base import STRATEGIES, get_strategy, load_strategies, strategy_options
+    from reasoner_kit.search.sweep import run_search, sweep
     names = [s.strip() for s in a.strategy.split(',') if s.strip()]
     known = load_strategies()
     for n in names:
@@ -105,10 +109,12 @@ def cmd_search(a):
     try: budgets = [int(b) for b in a.budgets.split(',')]
     except ValueError: raise KitError(f"bad --budgets '{a.budgets}'", "write integers separated by commas, e.g. 1,2,4,8")
     if a.budget < 1 or min(budgets) < 1: raise KitError("budgets must be >= 1", "pass a positive --budget")
+    kw = dict(temperature=a.temperature, max_tokens=a.max_tokens, seed=a.seed)
+    for n in names: kw.update(strategy_options(n, a.set))   # every --set option must be one each strategy has
+    for n in names: get_strategy(n, **{**kw, 'budget': a.budget})   # bad values fail here, before the model loads
     problems = load_task(a.task, a.split, limit=a.limit, level=a.level)
     policy = CachedPolicy(load_policy(a.policy), a.sample_cache or Path(a.out) / 'samples_cache.jsonl')   # budgets share samples
     scorer = load_scorer(a.scorer, policy) if any(STRATEGIES[n].needs_scorer for n in names) else None
-    kw = dict(temperature=a.temperature, max_tokens=a.max_tokens, seed=a.seed)
     if a.sweep: rows = sweep(names, policy, problems, budgets, scorer, a.out, **kw)
     else: rows = [run_search(n, policy, problems, a.budget, scorer, a.out, **kw) for n in names]
     Path(a.out).mkdir(parents=True, exist_ok=True)
@@ -117,12 +123,13 @@ def cmd_search(a):
     for r in rows: print(f"| {r['strategy']} | {r['budget']} | {r['problems']} | {r['accuracy']:.1f} | {r['tokens']:.0f} |")
     if a.sweep: print(f"plot: {Path(a.out) / 'sweep.png'}")
 
+# %% ../nbs/90_cli.ipynb #a7596a78
 def _serve_args(p):
-    from reasoner_kit.serve import add_serve_args; add_serve_args(p)
+    from reasoner_kit.serve.app import add_serve_args; add_serve_args(p)
 
 def cmd_serve(a):
     "reasoner-kit serve: serve a policy, with search behind every request, as an OpenAI-compatible API."
-    from reasoner_kit.serve import cmd_serve as _serve; _serve(a)
+    from reasoner_kit.serve.app import cmd_serve as _serve; _serve(a)
 
 def _sft_args(p):
     from reasoner_kit.learn.iterate import sft_args; sft_args(p)
@@ -152,6 +159,7 @@ def cmd_synth(a):
     "reasoner-kit synth: synthesize reasoning data with a recipe into a resumable dataset folder with its card."
     from reasoner_kit.synth.base import cmd_synth as _synth; _synth(a)
 
+# %% ../nbs/90_cli.ipynb #a906148e
 COMMANDS = {'main': (_main_args, cmd_main, 'run the main job on the embedded model (make run)'),
             'eval': (_eval_args, cmd_eval, 'evaluate a policy on a task: pass@1, maj@k, pass@k, tokens'),
             'search': (_search_args, cmd_search, 'run a search strategy (or sweep budgets) and measure accuracy vs tokens'),

@@ -12,8 +12,9 @@ from .core import KitError, data_dirs, read_jsonl, stable_hash
 
 # %% auto #0
 __all__ = ['NAMES', 'SHE', 'ITEMS', 'OTHERS', 'ADD', 'SUB', 'MUL', 'DIV', 'MONEY_ADD', 'MONEY_SUB', 'QUESTIONS', 'MONEY_Q',
-           'TASKS', 'MATH_PROMPT', 'CODE_PROMPT', 'Problem', 'make_arith', 'arith_split', 'check_arith_solution',
-           'load_gsm8k', 'load_math500', 'load_humaneval', 'load_arith', 'load_task', 'to_messages']
+           'STEPS', 'ARITH_SPLITS', 'TASKS', 'GSM8K_DEV', 'MATH_PROMPT', 'CODE_PROMPT', 'Problem', 'make_arith',
+           'arith_split', 'check_arith_solution', 'load_gsm8k', 'load_math500', 'load_humaneval', 'load_arith',
+           'load_task', 'to_messages', 'prompt_text']
 
 # %% ../nbs/01_data.ipynb #e03d27f4
 @dataclass
@@ -45,11 +46,33 @@ MONEY_ADD = ["{P} earns ${n}.", "{P} gets ${n} from {o}.", "{P} saves another ${
 MONEY_SUB = ["{P} spends ${n} on lunch.", "{P} pays ${n} for a book.", "{P} gives ${n} to {o}."]
 QUESTIONS = ["How many {i} does {name} have now?", "How many {i} does {name} end up with?", "How many {i} does {name} have at the end?"]
 MONEY_Q = ["How many dollars does {name} have now?", "How much money, in dollars, does {name} have at the end?"]
+# operation -> (sentences for counts, sentences for dollars, the sentences' operand field, symbol, reference step)
+STEPS = {'add': (ADD, MONEY_ADD, 'n', '+', "{name} gets {n} more, so {x} + {n} = {y}."),
+         'sub': (SUB, MONEY_SUB, 'n', '-', "{name} has {n} fewer, so {x} - {n} = {y}."),
+         'mul': (MUL, None, 'k', '*', "{n} times as many means {x} * {n} = {y}."),        # never with dollars
+         'div': (DIV, None, 'k', '/', "Splitting into {n} equal parts gives {x} / {n} = {y}.")}
 
+# %% ../nbs/01_data.ipynb #b711122d
+def _arith_op(rng:random.Random, # the problem's generator
+              x:int, # the amount so far
+              level:int, # 1 allows only + and -
+              money:bool) -> tuple: # dollars allow only + and -
+    "One operation on `x` that keeps amounts whole and positive: `(op, operand, result)`."
+    ops = ['add', 'sub'] + (['mul', 'div'] if level >= 2 and not money else [])
+    op = rng.choice(ops)
+    ks = [k for k in (2, 3, 4, 5) if x % k == 0]
+    if (op == 'sub' and x <= 2) or (op == 'div' and not ks): op = 'add'
+    if op == 'mul' and x > 40: op = 'sub'
+    if op == 'add': n = rng.randint(2, 15); return op, n, x + n
+    if op == 'sub': n = rng.randint(1, min(x - 1, 15)); return op, n, x - n
+    if op == 'mul': k = rng.choice([2, 3, 4]); return op, k, x * k
+    k = rng.choice(ks); return op, k, x // k
+
+# %% ../nbs/01_data.ipynb #1b2b5694
 def make_arith(seed:int, # stream seed
                level:int, # number of operations, 1-4
                index:int) -> Problem: # position in the stream
-    "The `index`-th `arith` problem of `level` in stream `seed` (deterministic)."
+    "The `index`-th `arith` problem of `level` in stream `seed` (deterministic); `metadata['equation']` is its equation."
     if level not in (1, 2, 3, 4): raise KitError(f"arith level must be 1-4, got {level}", "pass --level 1, 2, 3 or 4")
     rng = random.Random(stable_hash('arith', seed, level, index))
     name, money = rng.choice(NAMES), rng.random() < 0.25
@@ -63,38 +86,28 @@ def make_arith(seed:int, # stream seed
         return s[0].upper() + s[1:]
     x = rng.randint(2, 20) if level == 1 else rng.randint(4, 30)
     unit = lambda v: f"${v}" if money else f"{v} {item}"
-    sentences, steps = [f"{name} has {unit(x)}."], [f"{name} starts with {unit(x)}."]
-    for _ in range(level):
-        ops = ['add', 'sub'] + (['mul', 'div'] if level >= 2 and not money else [])
-        op = rng.choice(ops)                                  # 1. pick an operation that keeps numbers whole and positive
-        ks = [k for k in (2, 3, 4, 5) if x % k == 0]
-        if (op == 'sub' and x <= 2) or (op == 'div' and not ks): op = 'add'
-        if op == 'mul' and x > 40: op = 'sub'
-        if op == 'add':                                       # 2. say it in words, and write the reference step
-            n = rng.randint(2, 15); y = x + n
-            sentences.append(say(rng.choice(MONEY_ADD if money else ADD), n=n))
-            steps.append(f"{name} gets {n} more, so {x} + {n} = {y}.")
-        elif op == 'sub':
-            n = rng.randint(1, min(x - 1, 15)); y = x - n
-            sentences.append(say(rng.choice(MONEY_SUB if money else SUB), n=n))
-            steps.append(f"{name} has {n} fewer, so {x} - {n} = {y}.")
-        elif op == 'mul':
-            k = rng.choice([2, 3, 4]); y = x * k
-            sentences.append(say(rng.choice(MUL), k=k))
-            steps.append(f"{k} times as many means {x} * {k} = {y}.")
-        else:
-            k = rng.choice(ks); y = x // k
-            sentences.append(say(rng.choice(DIV), k=k))
-            steps.append(f"Splitting into {k} equal parts gives {x} / {k} = {y}.")
+    sentences, steps, eq = [f"{name} has {unit(x)}."], [f"{name} starts with {unit(x)}."], str(x)
+    for j in range(level):
+        op, n, y = _arith_op(rng, x, level, money)           # 1. pick an operation that keeps numbers whole and positive
+        words, money_words, field_, sym, step = STEPS[op]    # 2. say it in words, and write the reference step
+        sentences.append(say(rng.choice(money_words if money else words), **{field_: n}))
+        steps.append(step.format(name=name, n=n, x=x, y=y))
+        eq = f"{eq} {sym} {n}" if j == 0 else f"({eq}) {sym} {n}"   # 3. and the equation, bracketed to read true
         x = y
     question = ' '.join(sentences) + ' ' + say(rng.choice(MONEY_Q if money else QUESTIONS))
     solution = '\n\n'.join(steps + [f"The answer is {x}."])
     return Problem(f"arith-L{level}-{stable_hash(question, n=10)}", question, str(x), solution,
-                   {'level': level, 'task': 'arith', 'seed': seed, 'index': index})
+                   {'level': level, 'task': 'arith', 'seed': seed, 'index': index, 'equation': f"{eq} = {x}"})
 
-def arith_split(question:str) -> str: # a problem's question text
-    "The split a question belongs to: 'test' for a fixed 20% hash bucket, else 'train'."
-    return 'test' if int(stable_hash('split', question), 16) % 5 == 0 else 'train'
+# %% ../nbs/01_data.ipynb #22dad7ed
+ARITH_SPLITS = {'test': 20, 'dev': 10, 'train': 70}   # percent of equations per split; in this order over the hash buckets
+
+def arith_split(equation:str) -> str: # a problem's `metadata['equation']`
+    "The split an `arith` equation belongs to: its stable hash bucket out of 100, cut by the shares in `ARITH_SPLITS`."
+    b = int(stable_hash('split', equation), 16) % 100
+    for split, share in ARITH_SPLITS.items():
+        if b < share: return split
+        b -= share
 
 # %% ../nbs/01_data.ipynb #1734165b
 def check_arith_solution(solution:str) -> bool: # a step-by-step solution
@@ -121,19 +134,24 @@ def _hub(repo, config, split, fname):
     import datasets
     return list(datasets.load_dataset(repo, config, split=split))
 
-def load_gsm8k(split:str='test') -> list: # 'train' or 'test'
+# %% ../nbs/01_data.ipynb #2f6d07fc
+GSM8K_DEV = 500   # the last rows of gsm8k's train file, held out as its dev split: about ±2 points of standard error
+
+def load_gsm8k(split:str='test') -> list: # 'train', 'dev' or 'test'
     "GSM8K as `Problem`s: the answer after '####' (commas removed), the worked solution without calculator notes."
-    if split not in ('train', 'test'): raise KitError(f"gsm8k has no split '{split}'", "use train or test")
-    f = _local(f'gsm8k_{split}.jsonl')
-    rows = read_jsonl(f) if f else _hub('openai/gsm8k', 'main', split, f'gsm8k_{split}.jsonl')
+    if split not in ('train', 'dev', 'test'): raise KitError(f"gsm8k has no split '{split}'", "use train, dev or test")
+    src = 'test' if split == 'test' else 'train'   # dev is a slice of the train file, which train then leaves out
+    f = _local(f'gsm8k_{src}.jsonl')
+    rows = read_jsonl(f) if f else _hub('openai/gsm8k', 'main', src, f'gsm8k_{src}.jsonl')
     out = []
     for i, r in enumerate(rows):
         work, _, ans = r['answer'].rpartition('####')
         ans = ans.strip().replace(',', '')
         work = re.sub(r'<<[^>]*>>', '', work).strip()
-        out.append(Problem(f'gsm8k-{split}-{i}', r['question'], ans, f"{work}\nThe answer is {ans}.", {'task': 'gsm8k'}))
-    return out
+        out.append(Problem(f'gsm8k-{src}-{i}', r['question'], ans, f"{work}\nThe answer is {ans}.", {'task': 'gsm8k'}))
+    return {'train': out[:-GSM8K_DEV], 'dev': out[-GSM8K_DEV:], 'test': out}[split]
 
+# %% ../nbs/01_data.ipynb #31a1921d
 def load_math500(split:str='test') -> list: # only 'test' exists
     "MATH-500 as `Problem`s, with subject and level (1-5) in metadata."
     if split != 'test': raise KitError(f"math500 has no split '{split}'", "use --split test")
@@ -153,12 +171,13 @@ def load_humaneval(split:str='test') -> list: # only 'test' exists
     return [Problem(r['task_id'], r['prompt'], r['canonical_solution'], None,
                     {'task': 'humaneval', 'test': r['test'], 'entry_point': r['entry_point']}) for r in rows]
 
-def load_arith(split:str='test', # 'train' or 'test'
+# %% ../nbs/01_data.ipynb #bd6d9fe2
+def load_arith(split:str='test', # 'train', 'dev' or 'test'
                n:int=200, # problems to return
                level=None, # an int 1-4, a list of levels, or None for 1-4 in turn
                seed:int=0) -> list: # the stream seed
     "`n` distinct `arith` problems of `split`, levels interleaved."
-    if split not in ('train', 'test'): raise KitError(f"arith has no split '{split}'", "use train or test")
+    if split not in ARITH_SPLITS: raise KitError(f"arith has no split '{split}'", "use train, dev or test")
     levels = [1, 2, 3, 4] if level is None else [level] if isinstance(level, int) else list(level)
     out, seen = [], set()
     idx = {l: 0 for l in levels}
@@ -166,13 +185,14 @@ def load_arith(split:str='test', # 'train' or 'test'
         l = levels[len(out) % len(levels)]
         for _ in range(100_000):   # walk the stream until a new problem of this split appears
             p = make_arith(seed, l, idx[l]); idx[l] += 1
-            if arith_split(p.question) == split and p.question not in seen: break
+            if arith_split(p.metadata['equation']) == split and p.question not in seen: break
         else: raise KitError(f"arith level {l} ran out of distinct problems", "ask for fewer with --limit")
         seen.add(p.question); out.append(p)
     return out
 
+# %% ../nbs/01_data.ipynb #05427317
 def load_task(name:str, # one of TASKS, or a path to a JSONL file of records
-              split:str='test', # 'train' or 'test'
+              split:str='test', # 'train', 'dev' (for every choice) or 'test' (only to report)
               limit:int|None=None, # keep the first `limit` problems
               level=None, # difficulty filter: arith 1-4, math500 1-5
               seed:int=0) -> list: # arith stream seed
@@ -197,3 +217,10 @@ def to_messages(p:Problem, # the problem
     "The chat prompt for a problem."
     t = template or (CODE_PROMPT if p.metadata.get('task') == 'humaneval' else MATH_PROMPT)
     return [{'role': 'user', 'content': t.format(question=p.question)}]
+
+# %% ../nbs/01_data.ipynb #8d03ff60
+def prompt_text(prompt) -> str: # a prompt: text or chat messages
+    "The prompt's last user message (a text prompt as is): what scorers, step labels and leak checks key on."
+    if isinstance(prompt, str): return prompt
+    try: return next(m['content'] for m in reversed(prompt) if m['role'] == 'user')
+    except StopIteration: raise KitError("the prompt has no user message", "pass chat messages with a 'user' turn, or a text prompt") from None

@@ -5,20 +5,19 @@
 # %% ../nbs/04_evaluate.ipynb #ddee7bb1
 from __future__ import annotations
 import json, math, time
-from collections import Counter
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 
 import numpy as np
 
-from .core import KitError, JsonlLog, progress, write_jsonl
+from .core import KitError, JsonlLog, resumable_map, write_jsonl
 from .data import Problem, to_messages
 from .grading import extract_answer, math_equal, to_number
 from .policy.base import Policy, SamplingParams
 
 # %% auto #0
-__all__ = ['pass_at_k', 'answer_key', 'majority', 'EvalConfig', 'math_grader', 'evaluate', 'map_ok', 'code_grader', 'summarize',
-           'format_table']
+__all__ = ['pass_at_k', 'answer_key', 'vote', 'majority', 'summarize', 'format_table', 'EvalConfig', 'math_grader', 'map_ok',
+           'evaluate', 'code_grader']
 
 # %% ../nbs/04_evaluate.ipynb #2758ed6c
 def pass_at_k(n:int, # samples drawn
@@ -29,6 +28,7 @@ def pass_at_k(n:int, # samples drawn
     if n - c < k: return 1.0
     return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
+# %% ../nbs/04_evaluate.ipynb #e8941eb9
 def answer_key(ans:str|None) -> str|None: # an extracted answer
     "A canonical form for voting: numbers by value, other answers by whitespace-free text."
     if ans is None: return None
@@ -36,89 +36,21 @@ def answer_key(ans:str|None) -> str|None: # an extracted answer
     if v is not None: return f"{v:.6g}"
     return ''.join(str(ans).split())
 
+def vote(answers:list, # extracted answers, in sample order
+         weights:list|None=None) -> list: # one weight per answer (default: 1 each)
+    "Indices of the winning answer's samples: answers grouped by `answer_key`, weights summed, ties to the answer seen first; [] if none has an answer."
+    groups, tally = {}, {}
+    for i, a in enumerate(answers):
+        if (k := answer_key(a)) is None: continue
+        groups.setdefault(k, []).append(i)
+        tally[k] = tally.get(k, 0.0) + (1.0 if weights is None else weights[i])
+    if not tally: return []
+    return groups[max(tally, key=tally.get)]   # max keeps the first of equal tallies: the answer seen first
+
 def majority(answers:list) -> str|None: # extracted answers, in sample order
     "The most common answer (by `answer_key`), ties to the first seen; None if no sample has an answer."
-    keys = [answer_key(a) for a in answers]
-    counts = Counter(k for k in keys if k is not None)
-    if not counts: return None
-    best = max(counts.values())
-    return next(a for a, k in zip(answers, keys) if k is not None and counts[k] == best)
-
-# %% ../nbs/04_evaluate.ipynb #8199fba9
-@dataclass
-class EvalConfig:
-    "What to sample and how, for one evaluation."
-    samples:int=8            # sampled completions per problem (pass@k and maj@k need k <= samples)
-    temperature:float=0.7    # sampling temperature for the sampled completions
-    top_p:float=1.0          # nucleus mass for the sampled completions
-    max_tokens:int=256       # generation budget per completion
-    greedy:bool=True         # also decode one greedy completion per problem (pass@1)
-    seed:int=0               # sampling seed
-    chunk:int=16             # problems per batched policy call; also the checkpoint granularity
-
-def _same_settings(out:Path, cfg:EvalConfig, policy_name:str):
-    "A results folder resumes only the evaluation that made it: same sampling settings, same policy."
-    f, now = out / 'settings.json', dict({k: v for k, v in asdict(cfg).items() if k != 'chunk'}, policy=policy_name)
-    if f.exists() and (was := json.loads(f.read_text())) != now:
-        diff = ', '.join(f"{k}: {was.get(k)!r} -> {now.get(k)!r}" for k in now if was.get(k) != now.get(k))
-        raise KitError(f"{out} holds results made with other settings ({diff})", "pass another output folder, or delete it to start over")
-    out.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(now, indent=1))
-
-def math_grader(p:Problem, text:str) -> tuple: # a problem and a solution text
-    "Default grader: (extracted answer, whether it equals the gold answer)."
-    a = extract_answer(text)
-    return a, math_equal(p.answer, a)
-
-def evaluate(policy:Policy, # the policy to evaluate
-             problems:list, # `Problem`s
-             cfg:EvalConfig|None=None, # sampling settings
-             out:str|Path|None=None, # a folder for samples.jsonl and summary.json; enables resuming
-             grader=math_grader, # (problem, text) -> (answer, correct)
-             prompt_fn=to_messages, # Problem -> prompt
-             desc:str='eval') -> dict: # progress-bar label
-    "Evaluate `policy` on `problems`; returns the summary (per-problem records under 'records')."
-    cfg = cfg or EvalConfig()
-    if not problems: raise KitError("no problems to evaluate", "check the task, split, level and --limit")
-    if out: _same_settings(Path(out), cfg, getattr(policy, 'name', ''))
-    log = JsonlLog(Path(out) / 'samples.jsonl', key='id') if out else None
-    todo = [p for p in problems if not (log is not None and p.id in log)]
-    recs = {r["id"]: r for r in (log.records if log is not None else [])}
-    t0 = time.time()
-    bar = progress(total=len(problems), initial=len(problems) - len(todo), desc=desc, unit='problem')
-    for b in range(0, len(todo), cfg.chunk):
-        chunk = todo[b:b + cfg.chunk]
-        prompts = [prompt_fn(p) for p in chunk]
-        greedy = policy.generate(prompts, SamplingParams(n=1, temperature=0.0, max_tokens=cfg.max_tokens)) if cfg.greedy else None
-        sampled = policy.generate(prompts, SamplingParams(n=cfg.samples, temperature=cfg.temperature, top_p=cfg.top_p,
-                                                          max_tokens=cfg.max_tokens, seed=cfg.seed)) if cfg.samples else None
-        for i, p in enumerate(chunk):
-            rec = dict(id=p.id, answer=p.answer, level=p.metadata.get('level'))
-            if greedy:
-                s = greedy[i][0]; a, ok = grader(p, s.text)
-                rec['greedy'] = dict(text=s.text, pred=a, correct=bool(ok), tokens=s.completion_tokens)
-            if sampled:
-                rec['samples'] = [dict(zip(('text', 'pred', 'correct', 'tokens'), (s.text, *map_ok(grader(p, s.text)), s.completion_tokens)))
-                                  for s in sampled[i]]
-            recs[p.id] = rec
-            if log is not None: log.append(rec)
-        bar.update(len(chunk))
-    bar.close()
-    records = [recs[p.id] for p in problems]
-    summary = summarize(records, cfg)
-    summary['wall_s'] = round(time.time() - t0, 1)
-    if out:
-        (Path(out) / 'summary.json').write_text(json.dumps({k: v for k, v in summary.items() if k != 'records'}, indent=1))
-    return summary
-
-def map_ok(r): return (r[0], bool(r[1]))
-
-# %% ../nbs/04_evaluate.ipynb #b82eccd1
-def code_grader(p:Problem, text:str) -> tuple: # a HumanEval-style problem and a model's reply
-    "Grade code in the sandbox: (None, whether the task's tests pass)."
-    from reasoner_kit.sandbox import check_code, extract_code
-    code = extract_code(text)
-    prog = f"{p.question}\n{code}" if code.lstrip().startswith(('def ', 'from ', 'import ', 'class ', '@')) else f"{p.question}{code}"
-    return None, check_code(prog, f"{p.metadata['test']}\n\ncheck({p.metadata['entry_point']})\n", timeout_s=10).passed
+    win = vote(answers)
+    return answers[win[0]] if win else None
 
 # %% ../nbs/04_evaluate.ipynb #42c7f009
 def summarize(records:list, # per-problem records from `evaluate`
@@ -152,3 +84,80 @@ def format_table(rows:dict, # row name -> summary dict
     for name, s in rows.items():
         lines.append(f'| {name} | ' + ' | '.join(f"{s[c]:.1f}" if isinstance(s.get(c), float) else str(s.get(c, '')) for c in cols) + ' |')
     return '\n'.join(lines)
+
+# %% ../nbs/04_evaluate.ipynb #8199fba9
+@dataclass
+class EvalConfig:
+    "What to sample and how, for one evaluation."
+    samples:int=8            # sampled completions per problem (pass@k and maj@k need k <= samples)
+    temperature:float=0.7    # sampling temperature for the sampled completions
+    top_p:float=1.0          # nucleus mass for the sampled completions
+    max_tokens:int=256       # generation budget per completion
+    greedy:bool=True         # also decode one greedy completion per problem (pass@1)
+    seed:int=0               # sampling seed
+    chunk:int=16             # problems per batched policy call; also the checkpoint granularity
+
+def _same_settings(out:Path, cfg:EvalConfig, policy_name:str):
+    "A results folder resumes only the evaluation that made it: same sampling settings, same policy."
+    f, now = out / 'settings.json', dict({k: v for k, v in asdict(cfg).items() if k != 'chunk'}, policy=policy_name)
+    if f.exists() and (was := json.loads(f.read_text())) != now:
+        diff = ', '.join(f"{k}: {was.get(k)!r} -> {now.get(k)!r}" for k in now if was.get(k) != now.get(k))
+        raise KitError(f"{out} holds results made with other settings ({diff})", "pass another output folder, or delete it to start over")
+    out.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(now, indent=1))
+
+def math_grader(p:Problem, text:str) -> tuple: # a problem and a solution text
+    "Default grader: (extracted answer, whether it equals the gold answer)."
+    a = extract_answer(text)
+    return a, math_equal(p.answer, a)
+
+# %% ../nbs/04_evaluate.ipynb #ef72039c
+def map_ok(r): return (r[0], bool(r[1]))
+
+def _eval_chunk(policy:Policy, problems:list, cfg:EvalConfig, grader, prompt_fn) -> list:
+    "One record per problem: its greedy and sampled completions, graded; two batched calls for the whole chunk."
+    prompts = [prompt_fn(p) for p in problems]
+    greedy = policy.generate(prompts, SamplingParams(n=1, temperature=0.0, max_tokens=cfg.max_tokens)) if cfg.greedy else None
+    sampled = policy.generate(prompts, SamplingParams(n=cfg.samples, temperature=cfg.temperature, top_p=cfg.top_p,
+                                                      max_tokens=cfg.max_tokens, seed=cfg.seed)) if cfg.samples else None
+    recs = []
+    for i, p in enumerate(problems):
+        rec = dict(id=p.id, answer=p.answer, level=p.metadata.get('level'))
+        if greedy:
+            s = greedy[i][0]; a, ok = grader(p, s.text)
+            rec['greedy'] = dict(text=s.text, pred=a, correct=bool(ok), tokens=s.completion_tokens)
+        if sampled:
+            rec['samples'] = [dict(zip(('text', 'pred', 'correct', 'tokens'), (s.text, *map_ok(grader(p, s.text)), s.completion_tokens)))
+                              for s in sampled[i]]
+        recs.append(rec)
+    return recs
+
+# %% ../nbs/04_evaluate.ipynb #9565bed6
+def evaluate(policy:Policy, # the policy to evaluate
+             problems:list, # `Problem`s
+             cfg:EvalConfig|None=None, # sampling settings
+             out:str|Path|None=None, # a folder for samples.jsonl and summary.json; enables resuming
+             grader=math_grader, # (problem, text) -> (answer, correct)
+             prompt_fn=to_messages, # Problem -> prompt
+             desc:str='eval') -> dict: # progress-bar label
+    "Evaluate `policy` on `problems`; returns the summary (per-problem records under 'records')."
+    cfg = cfg or EvalConfig()
+    if not problems: raise KitError("no problems to evaluate", "check the task, split, level and --limit")
+    if out: _same_settings(Path(out), cfg, getattr(policy, 'name', ''))
+    log = JsonlLog(Path(out) / 'samples.jsonl' if out else None, key='id')
+    t0 = time.time()
+    records = resumable_map(problems, lambda ps: _eval_chunk(policy, ps, cfg, grader, prompt_fn), log, key=lambda p: p.id,
+                            chunk=cfg.chunk, desc=desc, unit='problem')
+    summary = summarize(records, cfg)
+    summary['wall_s'] = round(time.time() - t0, 1)
+    if out:
+        (Path(out) / 'summary.json').write_text(json.dumps({k: v for k, v in summary.items() if k != 'records'}, indent=1))
+    return summary
+
+# %% ../nbs/04_evaluate.ipynb #b82eccd1
+def code_grader(p:Problem, text:str) -> tuple: # a HumanEval-style problem and a model's reply
+    "Grade code in the sandbox: (None, whether the task's tests pass)."
+    from reasoner_kit.sandbox import check_code, extract_code, humaneval_checks
+    code = extract_code(text)
+    prog = f"{p.question}\n{code}" if code.lstrip().startswith(('def ', 'from ', 'import ', 'class ', '@')) else f"{p.question}{code}"
+    checks = humaneval_checks(dict(prompt=p.question, test=p.metadata['test'], entry_point=p.metadata['entry_point']))
+    return None, check_code(prog, **checks, timeout_s=10).passed  # the tests run outside the program, with the prompt's helpers

@@ -12,7 +12,7 @@ from pathlib import Path
 from .core import KitError, read_jsonl, set_seed
 from .data import load_task
 from .evaluate import EvalConfig, evaluate
-from .policy.wrappers import CachedPolicy
+from .policy.wrappers import CachedPolicy, CachedScorer
 from .policy.base import load_policy
 
 # %% auto #0
@@ -89,25 +89,15 @@ def _pairs_from_traces(recs, per_problem=4, seed=0):
     return [x for r in recs for x in make_pairs(dict(id=r['id'], prompt=r['prompt'], samples=[s['text'] for s in r['samples']],
                                                      correct=[s['correct'] for s in r['samples']]), per_problem, seed)]
 
-class _Once:
-    "A scorer that scores each (prompt, solution) once and remembers it."
-    def __init__(self, scorer): self.scorer, self.memo, self.name = scorer, {}, scorer.name
-    def score(self, prompts, solutions):
-        keys = [(json.dumps(p, sort_keys=True), s) for p, s in zip(prompts, solutions)]
-        todo = list(dict.fromkeys(k for k in keys if k not in self.memo))
-        if todo:
-            for k, v in zip(todo, self.scorer.score([json.loads(p) for p, _ in todo], [s for _, s in todo])): self.memo[k] = v
-        return [self.memo[k] for k in keys]
-
-def phase_reward(policy, problems, cfg, out):
+def phase_reward(policy, problems, cfg, out,
+                 traces:str|Path|None=None): # the learning phase's graded training samples (`iterate` says where), if it ran
     "Train a reward model on right/wrong samples of train problems; it selects among the 16 search samples."
     from reasoner_kit.learn.iterate import model_dir_for
     from reasoner_kit.learn.data import sample_traces
     from reasoner_kit.reward.rm import RMScorer, train_rm
     from reasoner_kit.search.sweep import run_search
     # 1. training samples: the learning phase's (same policy, train split), else sample them here
-    learned = out / 'learn' / 'round1' / 'traces.jsonl'
-    if learned.exists() and len(recs := read_jsonl(learned)) >= cfg.learn_problems: pass
+    if traces and Path(traces).exists() and len(recs := read_jsonl(traces)) >= cfg.learn_problems: pass
     else:
         train = load_task(cfg.task, 'train', limit=cfg.learn_problems, level=cfg.level, seed=0)
         recs = sample_traces(policy, train, n=cfg.learn_samples, temperature=cfg.learn_temperature, max_tokens=cfg.max_tokens,
@@ -117,8 +107,8 @@ def phase_reward(policy, problems, cfg, out):
         print("phase reward: no (right, wrong) pairs among the training samples; skipped"); return {}
     # 2. the reward model (trained once; a re-run loads it)
     rm_dir = out / 'reward' / 'rm'
-    rm = RMScorer.load(rm_dir) if (rm_dir / 'config.json').exists() else train_rm(pairs, base=model_dir_for(cfg.policy), out=rm_dir)[0]
-    rm = _Once(rm)                                                # both rows rank the same samples: score each once
+    rm = RMScorer.load(rm_dir) if (rm_dir / 'config.json').exists() else train_rm(pairs, base=model_dir_for(cfg.policy), out=rm_dir).scorer
+    rm = CachedScorer(rm)                                         # both rows rank the same samples: score each once
     # 3. it ranks the search phase's samples (cached: no new generation)
     rows, b = {}, cfg.budget
     for name, note in [('best_of_n', f'reward model picks 1 of {b} ({len(pairs)} train pairs)'),
@@ -135,9 +125,9 @@ def phase_learn(cfg, out):
                          temperature=cfg.learn_temperature, test_limit=cfg.limit, eval_samples=0, max_tokens=cfg.max_tokens, seed=cfg.seed)
     rows = iterate(cfg.policy, cfg.task, rounds=1, method='sft', cfg=icfg, out=out / 'learn', verbose=False)
     a = rows[-1]
-    return {'greedy after 1 round of STaR SFT': row(a['greedy_pass@1'], a['greedy_tokens'], a['problems'],
+    return {'greedy after 1 round of STaR SFT': dict(row(a['greedy_pass@1'], a['greedy_tokens'], a['problems'],
                 f"trained on {a['train_rows']} right samples of its own ({cfg.learn_problems} train problems x {cfg.learn_samples}); "
-                f"round {a['round_s'] / 60:.1f} min")}
+                f"round {a['round_s'] / 60:.1f} min"), traces=a.get('traces'))}   # the reward phase trains on these samples
 
 # %% ../nbs/80_main.ipynb #f3e77be9
 def run_main(cfg:MainConfig|None=None) -> dict: # settings
@@ -159,7 +149,7 @@ def run_main(cfg:MainConfig|None=None) -> dict: # settings
     phase('base', phase_base, policy, problems, cfg, out)
     phase('search', phase_search, policy, problems, cfg, out)
     phase('learn', phase_learn, cfg, out)
-    phase('reward', phase_reward, policy, problems, cfg, out)
+    phase('reward', phase_reward, policy, problems, cfg, out, next((r['traces'] for r in rows.values() if r.get('traces')), None))
     order = {p: i for i, p in enumerate(PHASES)}                      # rows in roadmap order
     rows = dict(sorted(rows.items(), key=lambda kv: order[kv[1]['phase']]))
     wall = time.time() - t0

@@ -7,8 +7,8 @@ from __future__ import annotations
 import random, re
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, progress, stable_hash
-from ..data import to_messages
+from ..core import KitError, JsonlLog, resumable_map, stable_hash
+from ..data import prompt_text, to_messages
 from ..grading import completion_text, extract_answer, grade
 from ..policy.base import Policy, SamplingParams
 from ..reward.scorers import STEP_SEP, check_equations, split_steps
@@ -18,6 +18,21 @@ __all__ = ['HINT', 'sample_traces', 'trace_stats', 'clean_trace', 'sft_row', 're
            'dpo_pairs', 'grpo_prompts', 'format_reward', 'prm_steps']
 
 # %% ../../nbs/40_learn_data.ipynb #e19cd8c6
+def _traces_chunk(ps:list, policy:Policy, strat, scorer, n:int, temperature:float, max_tokens:int, seed:int) -> list:
+    "One trace record per problem of a chunk: one batched call (or one strategy run), every solution graded."
+    prompts = [to_messages(p) for p in ps]
+    # 1. n solutions per problem: plain samples, or a strategy's candidates
+    if strat is None:
+        outs = policy.generate(prompts, SamplingParams(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed))
+        sols = [[(s.text, s.completion_tokens, s.finish_reason) for s in o] for o in outs]
+    else:
+        res = strat.run(prompts, policy, scorer)
+        sols = [[(c['text'], r.tokens // max(len(r.candidates), 1), 'stop') for c in r.candidates] for r in res]
+    # 2. grade each against the gold answer (training problems only): one record per problem
+    return [dict(id=p.id, question=p.question, answer=p.answer, level=p.metadata.get('level'), prompt=pr,
+                 samples=[dict(text=t, pred=extract_answer(t), correct=bool(grade(p.answer, t)), tokens=k, finish=f) for t, k, f in ss])
+            for p, pr, ss in zip(ps, prompts, sols)]
+
 def sample_traces(policy:Policy, # the policy that writes solutions
                   problems:list, # training `Problem`s (never the test split)
                   n:int=4, # solutions per problem
@@ -31,34 +46,18 @@ def sample_traces(policy:Policy, # the policy that writes solutions
                   desc:str='sample') -> list: # progress label
     "Sample (or search) `n` solutions per problem and grade each against the gold answer."
     if n < 1: raise KitError("n must be >= 1", "ask for at least one solution per problem")
-    log = JsonlLog(Path(out) / 'traces.jsonl', key='id') if out else None
-    recs = {r['id']: r for r in (log.records if log is not None else [])}
-    todo = [p for p in problems if p.id not in recs]
     strat = None
     if strategy:
         from reasoner_kit.search.sweep import load_strategies
         from reasoner_kit.search.base import get_strategy
         load_strategies()
         strat = get_strategy(strategy, budget=n, temperature=temperature, max_tokens=max_tokens, seed=seed)
-    for b in progress(range(0, len(todo), chunk), desc=desc):
-        ps = todo[b:b + chunk]
-        prompts = [to_messages(p) for p in ps]
-        # 1. n solutions per problem: plain samples, or a strategy's candidates
-        if strat is None:
-            outs = policy.generate(prompts, SamplingParams(n=n, temperature=temperature, max_tokens=max_tokens, seed=seed + b))
-            sols = [[(s.text, s.completion_tokens, s.finish_reason) for s in o] for o in outs]
-        else:
-            res = strat.run(prompts, policy, scorer)
-            sols = [[(c['text'], r.tokens // max(len(r.candidates), 1), 'stop') for c in r.candidates] for r in res]
-        # 2. grade each against the gold answer (training problems only) and log one record per problem
-        for p, pr, ss in zip(ps, prompts, sols):
-            rec = dict(id=p.id, question=p.question, answer=p.answer, level=p.metadata.get('level'), prompt=pr,
-                       samples=[dict(text=t, pred=extract_answer(t), correct=bool(grade(p.answer, t)), tokens=k, finish=f)
-                                for t, k, f in ss])
-            recs[p.id] = rec
-            if log is not None: log.append(rec)
-    return [recs[p.id] for p in problems]
+    pos = {p.id: i for i, p in enumerate(problems)}     # a chunk's seed: seed + its first problem's place in `problems`
+    return resumable_map(problems, lambda ps: _traces_chunk(ps, policy, strat, scorer, n, temperature, max_tokens, seed + pos[ps[0].id]),
+                         JsonlLog(Path(out) / 'traces.jsonl' if out else None, key='id'), key=lambda p: p.id,
+                         chunk=chunk, desc=desc, unit='problem')
 
+# %% ../../nbs/40_learn_data.ipynb #779557a8
 def trace_stats(records:list) -> dict: # trace records
     "Share of samples correct, and of problems with at least one correct sample."
     ss = [s for r in records for s in r['samples']]
@@ -183,7 +182,7 @@ def prm_steps(records:list, # trace records
     if mode == 'mc' and policy is None: raise KitError("mode='mc' needs the policy for rollouts", "pass policy=...")
     rows = []
     for r in records:
-        text_prompt = r['prompt'][-1]['content']
+        text_prompt = prompt_text(r['prompt'])
         for s in r['samples']:
             steps = split_steps(s['text'], sep)[:max_steps] or [s['text'].strip() or '(empty)']
             if mode == 'check': labels = _check_labels(steps, s['correct'])

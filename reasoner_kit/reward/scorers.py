@@ -5,12 +5,13 @@
 # %% ../../nbs/20_scorers.ipynb #93c1938b
 from __future__ import annotations
 import math, re
-from ..core import KitError
+from ..core import KitError, Registry
+from ..data import prompt_text
 from ..grading import extract_answer, completion_text
 
 # %% auto #0
-__all__ = ['STEP_SEP', 'AGGS', 'SCORER_SPECS', 'split_steps', 'join_steps', 'Scorer', 'LogprobScorer', 'check_equations',
-           'ArithmeticScorer', 'OracleScorer', 'load_scorer']
+__all__ = ['STEP_SEP', 'AGGS', 'SCORERS', 'split_steps', 'join_steps', 'Scorer', 'LogprobScorer', 'equations', 'check_equations',
+           'ArithmeticScorer', 'OracleScorer', 'check_scorer_spec', 'load_scorer']
 
 # %% ../../nbs/20_scorers.ipynb #1f97458c
 STEP_SEP = "\n\n"
@@ -47,6 +48,14 @@ class Scorer:
     def reward_fn(self, completions:list, prompts:list|None=None, **kw) -> list:
         "TRL reward-function form of `score`."
         return self.score(prompts or [''] * len(completions), [completion_text(c) for c in completions])
+    @classmethod
+    def from_spec(cls, arg:str|None, # the text after 'KIND:' in a spec, None when there is none
+                  policy=None): # the policy, for scorers that use it
+        "Build this scorer from a spec (`load_scorer`); by default a kind takes no argument."
+        cls.no_arg(arg); return cls()
+    @classmethod
+    def no_arg(cls, arg):
+        if arg: raise KitError(f"scorer '{cls.name}' takes no argument, got '{cls.name}:{arg}'", f"write just '{cls.name}'")
     def __repr__(self): return f"{type(self).__name__}()"
 
 # %% ../../nbs/20_scorers.ipynb #5aa7f927
@@ -56,8 +65,9 @@ class LogprobScorer(Scorer):
     def __init__(self, policy, agg:str='mean'): # policy: an HFPolicy; agg: how step scores combine
         if not hasattr(policy, 'token_logprobs'): raise KitError(f"{policy} cannot score log-probs", "use an HFPolicy (embedded, hf:...)")
         self.policy, self.agg = policy, agg
+    @classmethod
+    def from_spec(cls, arg, policy=None): cls.no_arg(arg); return cls(policy)
     def score_steps(self, prompts, steps):
-        from reasoner_kit.policy.backends import render_chat
         ctx, comp, idx = [], [], []
         for i, (p, ss) in enumerate(zip(prompts, steps)):
             base = p if isinstance(p, list) else [{'role': 'user', 'content': p}]
@@ -71,16 +81,21 @@ class LogprobScorer(Scorer):
 
 _EQ = re.compile(r'(-?\$?\d[\d,]*(?:\.\d+)?(?:\s*[-+*/x×÷]\s*-?\$?\d[\d,]*(?:\.\d+)?)+)\s*=\s*(-?\$?\d[\d,]*(?:\.\d+)?)')
 
-def check_equations(text:str) -> tuple: # a step
-    "(number of `a op b = c` equations in `text`, number that are wrong)."
-    n = bad = 0
+def equations(text:str) -> list: # a step
+    "Every `a op b = c` in `text` that can be recomputed, as (left side, written result, true value, whether they agree)."
+    out = []
     for lhs, rhs in _EQ.findall(text):
         expr = re.sub(r'[$,]', '', lhs).replace('×', '*').replace('x', '*').replace('÷', '/')
         if not re.fullmatch(r'[-+*/.\d\s]+', expr): continue
         try: v = eval(expr, {'__builtins__': {}}, {})   # digits and + - * / only, checked above
         except (ZeroDivisionError, SyntaxError): continue
-        n += 1; bad += abs(v - float(re.sub(r'[$,]', '', rhs))) > 1e-6 * max(1, abs(v))
-    return n, bad
+        out.append((lhs.strip(), rhs, v, abs(v - float(re.sub(r'[$,]', '', rhs))) <= 1e-6 * max(1, abs(v))))
+    return out
+
+def check_equations(text:str) -> tuple: # a step
+    "(number of `a op b = c` equations in `text`, number that are wrong)."
+    eqs = equations(text)
+    return len(eqs), sum(not ok for *_, ok in eqs)
 
 class ArithmeticScorer(Scorer):
     "Process scorer that recomputes every `a op b = c` in each step (a calculator verifier)."
@@ -100,18 +115,25 @@ class OracleScorer(Scorer):
     def __init__(self, answers:dict): # prompt key (the prompt's last user message) -> gold answer
         self.answers = answers
     @staticmethod
-    def key(prompt): return prompt if isinstance(prompt, str) else next(m['content'] for m in reversed(prompt) if m['role'] == 'user')
+    def key(prompt): return prompt_text(prompt)
     def score(self, prompts, solutions):
         from reasoner_kit.grading import grade
         return [float(grade(self.answers[self.key(p)], s)) for p, s in zip(prompts, solutions)]
 
 # %% ../../nbs/20_scorers.ipynb #a4e6e153
-SCORER_SPECS = {'arithmetic': lambda policy, arg: ArithmeticScorer(), 'logprob': lambda policy, arg: LogprobScorer(policy)}
+SCORERS = Registry('scorer', {'arithmetic': 'reasoner_kit.reward.scorers:ArithmeticScorer', 'logprob': 'reasoner_kit.reward.scorers:LogprobScorer',
+                              'prm': 'reasoner_kit.reward.prm:PRMScorer', 'rm': 'reasoner_kit.reward.rm:RMScorer',
+                              'judge': 'reasoner_kit.reward.judge:JudgeScorer'})
 
-def load_scorer(spec:str|None, # a scorer spec: 'arithmetic', 'logprob', or 'KIND:ARG' for registered learned scorers
-                policy=None): # the policy, for scorers that use it
-    "Build a scorer from a spec string (None gives None). Other modules add kinds to `SCORER_SPECS`."
-    if spec is None or isinstance(spec, Scorer): return spec
+def check_scorer_spec(spec:str) -> tuple: # a scorer spec, 'KIND' or 'KIND:ARG'
+    "(kind, arg or None) of a spec whose kind is registered; imports and builds nothing."
     kind, _, arg = str(spec).partition(':')
-    if kind not in SCORER_SPECS: raise KitError(f"unknown scorer '{spec}'", f"use one of: {', '.join(SCORER_SPECS)} (KIND:ARG for learned scorers)")
-    return SCORER_SPECS[kind](policy, arg or None)
+    if kind not in SCORERS: raise KitError(f"unknown scorer '{spec}'", f"use one of: {', '.join(SCORERS.names())} (KIND:ARG for learned scorers, e.g. prm:DIR)")
+    return kind, arg or None
+
+def load_scorer(spec:str|None, # a scorer spec: 'arithmetic', 'logprob', 'prm:DIR', 'rm:DIR', 'judge[:OPTIONS]', ...
+                policy=None): # the policy, for scorers that use it
+    "Build a scorer from a spec string (None gives None; a `Scorer` is returned as it is)."
+    if spec is None or isinstance(spec, Scorer): return spec
+    kind, arg = check_scorer_spec(spec)
+    return SCORERS[kind].from_spec(arg, policy)

@@ -4,18 +4,18 @@
 
 # %% ../../nbs/30_search_base.ipynb #7c4bd30b
 from __future__ import annotations
-from collections import defaultdict
-from dataclasses import dataclass, field, replace, asdict
+import json, warnings
+from dataclasses import dataclass, field, fields
 
-from ..core import KitError
-from ..evaluate import answer_key
+from ..core import KitError, Registry
+from ..evaluate import vote
 from ..grading import extract_answer
 from ..policy.base import Policy, SamplingParams
 from ..reward.scorers import Scorer, STEP_SEP, split_steps
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'SearchConfig', 'SearchResult', 'register', 'Strategy', 'get_strategy', 'Greedy', 'BestOfN',
-           'SelfConsistency', 'WeightedBestOfN', 'OracleBestOfN']
+__all__ = ['STRATEGIES', 'SearchConfig', 'SearchResult', 'Strategy', 'get_strategy', 'load_strategies', 'strategy_options',
+           'Greedy', 'BestOfN', 'SelfConsistency', 'WeightedBestOfN', 'OracleBestOfN']
 
 # %% ../../nbs/30_search_base.ipynb #2d3a8cab
 @dataclass
@@ -43,17 +43,19 @@ class SearchResult:
     steps:list|None=None      # the chosen path as dicts with text and score (step-wise strategies)
     iterations:list|None=None # per-round snapshots of node counts, for stepping through the search
 
-STRATEGIES = {}
-
-def register(cls):
-    "Class decorator: make a strategy available by its `name` (CLI, API and `get_strategy`)."
-    STRATEGIES[cls.name] = cls; return cls
-
+# %% ../../nbs/30_search_base.ipynb #39a85d16
 class Strategy:
-    "Base class: `run(prompts, policy, scorer)` on a batch of prompts."
+    "Base class: `run(prompts, policy, scorer)` on a batch of prompts, configured by its `Config`."
     name = 'strategy'
     needs_scorer = False
-    def __init__(self, cfg:SearchConfig|None=None, **kw): self.cfg = replace(cfg or SearchConfig(), **kw)
+    Config = SearchConfig     # the strategy's options: SearchConfig or a subclass with its own fields
+    def __init__(self, cfg:SearchConfig|None=None, # settings; a plain SearchConfig is extended with this strategy's defaults
+                 **kw): # fields of `Config` to override
+        own = [f.name for f in fields(self.Config)]
+        bad = [k for k in kw if k not in own]
+        if bad: raise KitError(f"unknown option(s) for {self.name}: {', '.join(bad)}", f"use: {', '.join(own)}")
+        base = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name in own} if cfg is not None else {}
+        self.cfg = self.Config(**{**base, **kw})
     def run(self, prompts:list, policy:Policy, scorer:Scorer|None=None) -> list:
         "Search for each prompt; one `SearchResult` per prompt."
         if self.needs_scorer and scorer is None: raise KitError(f"strategy '{self.name}' needs a scorer", "pass scorer=... (e.g. ArithmeticScorer() or a trained PRM)")
@@ -68,13 +70,45 @@ class Strategy:
                                                        top_p=c.top_p, max_tokens=c.max_tokens, seed=c.seed))
     def __repr__(self): return f"{self.name}(budget={self.cfg.budget})"
 
-def get_strategy(name:str, # a registered strategy name
-                 **kw) -> Strategy: # SearchConfig fields
+# %% ../../nbs/30_search_base.ipynb #391c325b
+STRATEGIES = Registry('strategy', {
+    **{n: f'reasoner_kit.search.base:{c}' for n, c in [('greedy', 'Greedy'), ('best_of_n', 'BestOfN'), ('self_consistency', 'SelfConsistency'),
+                                                       ('weighted_best_of_n', 'WeightedBestOfN'), ('oracle_best_of_n', 'OracleBestOfN')]},
+    **{n: f'reasoner_kit.search.tree_search:{c}' for n, c in [('beam', 'BeamSearch'), ('dvts', 'DVTS'), ('mcts', 'MCTS')]},
+    **{n: f'reasoner_kit.search.refine:{c}' for n, c in [('self_refine', 'SelfRefine'), ('strawberry', 'Strawberry')]}})
+
+def get_strategy(name:str, # a strategy name (`STRATEGIES`)
+                 **kw) -> Strategy: # fields of the strategy's `Config`
     "A strategy by name, configured by keyword arguments."
-    if name not in STRATEGIES: raise KitError(f"unknown strategy '{name}'", f"use one of: {', '.join(sorted(STRATEGIES))}")
-    bad = set(kw) - set(SearchConfig.__dataclass_fields__)
-    if bad: raise KitError(f"unknown search option(s): {', '.join(sorted(bad))}", f"use: {', '.join(SearchConfig.__dataclass_fields__)}")
     return STRATEGIES[name](**kw)
+
+def load_strategies(oracle:bool=True) -> list: # False: leave out strategies that select with gold answers
+    "The names of the strategies that can run here, sorted."
+    out = []
+    for n in STRATEGIES.names():
+        if not oracle and n.startswith('oracle'): continue
+        try: STRATEGIES[n]
+        except ImportError as e: warnings.warn(f"strategy '{n}' is not available: {e}"); continue
+        out.append(n)
+    return out
+
+# %% ../../nbs/30_search_base.ipynb #72b992da
+def strategy_options(name:str, # a strategy name
+                     pairs:list) -> dict: # 'KEY=VALUE' strings, e.g. from the CLI's --set
+    "Keyword options for `get_strategy(name, ...)`; a value is read as JSON when it parses, else as text."
+    dflt = {f.name: f.default for f in fields(STRATEGIES[name].Config)}
+    out = {}
+    for s in pairs:
+        k, eq, v = s.partition('=')
+        if not eq or k not in dflt: raise KitError(f"bad option '{s}' for {name}", f"write KEY=VALUE with KEY one of: {', '.join(dflt)}")
+        try: x = json.loads(v)
+        except json.JSONDecodeError: x = v
+        d = dflt[k]
+        if isinstance(d, str) and not isinstance(x, str): x = v   # a text option stays text, e.g. select=1
+        if isinstance(d, (int, float)) and (isinstance(x, bool) or not isinstance(x, (int, float))):
+            raise KitError(f"bad value in '{s}'", f"{k} takes a number, e.g. {k}={d}")
+        out[k] = tuple(x) if isinstance(d, tuple) and isinstance(x, list) else x
+    return out
 
 # %% ../../nbs/30_search_base.ipynb #8ff2e363
 def _cands(samples, scores=None):
@@ -83,18 +117,11 @@ def _cands(samples, scores=None):
 
 def _vote(cands, weighted:bool):
     "The winning answer's best candidate; votes are weighted by score when `weighted`."
-    tally, first = defaultdict(float), {}
-    for i, c in enumerate(cands):
-        k = answer_key(c['answer'])
-        if k is None: continue
-        tally[k] += (c['score'] or 0.0) if weighted else 1.0
-        first.setdefault(k, i)
-    if not tally: return cands[0]
-    best = max(tally, key=lambda k: (tally[k], -first[k]))  # ties go to the answer seen first
-    group = [c for c in cands if answer_key(c['answer']) == best]
-    return max(group, key=lambda c: c['score'] or 0.0) if weighted else group[0]
+    win = vote([c['answer'] for c in cands], [c['score'] or 0.0 for c in cands] if weighted else None)  # ties: the answer seen first
+    if not win: return cands[0]
+    return max((cands[i] for i in win), key=lambda c: c['score'] or 0.0) if weighted else cands[win[0]]
 
-@register
+# %% ../../nbs/30_search_base.ipynb #febe3ede
 class Greedy(Strategy):
     "One greedy chain of thought."
     name = 'greedy'
@@ -102,7 +129,6 @@ class Greedy(Strategy):
         out = self._sample(prompts, policy, 1, temperature=0.0)
         return [SearchResult(o[0].text, extract_answer(o[0].text), o[0].completion_tokens, _cands(o)) for o in out]
 
-@register
 class BestOfN(Strategy):
     "Sample N, keep the highest-scored."
     name, needs_scorer = 'best_of_n', True
@@ -117,7 +143,6 @@ class BestOfN(Strategy):
             res.append(SearchResult(best['text'], best['answer'], sum(s.completion_tokens for s in o), cs))
         return res
 
-@register
 class SelfConsistency(Strategy):
     "Sample N, majority vote on the final answer."
     name = 'self_consistency'
@@ -129,7 +154,6 @@ class SelfConsistency(Strategy):
             res.append(SearchResult(best['text'], best['answer'], sum(s.completion_tokens for s in o), cs))
         return res
 
-@register
 class WeightedBestOfN(BestOfN):
     "Sample N, vote on the final answer with scorer-weighted votes."
     name, needs_scorer = 'weighted_best_of_n', True
@@ -139,7 +163,6 @@ class WeightedBestOfN(BestOfN):
             best = _vote(r.candidates, weighted=True); r.text, r.answer = best['text'], best['answer']
         return res
 
-@register
 class OracleBestOfN(BestOfN):
     "Sample N, keep one the gold answer confirms (OracleScorer) — for data generation only."
     name = 'oracle_best_of_n'

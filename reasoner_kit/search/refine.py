@@ -5,17 +5,18 @@
 # %% ../../nbs/33_refine.ipynb #c2adc8dc
 from __future__ import annotations
 import json, random, re
+from dataclasses import dataclass
 
 from ..core import KitError, stable_hash
 from ..grading import extract_answer
 from ..policy.base import Policy, SamplingParams
 from ..reward.scorers import STEP_SEP
-from .base import SearchConfig, SearchResult, Strategy, register
+from .base import SearchConfig, SearchResult, Strategy
 
 # %% auto #0
 __all__ = ['NO_MISTAKES', 'CRITIQUE_PROMPT', 'REVISE_PROMPT', 'STRAWBERRY_SYSTEM', 'NUDGES', 'FINAL_PROMPT', 'as_messages',
-           'task_text', 'no_mistakes', 'SelfRefine', 'states_answer', 'gives_final_answer', 'strawberry_traces',
-           'Strawberry']
+           'task_text', 'no_mistakes', 'SelfRefineConfig', 'SelfRefine', 'states_answer', 'gives_final_answer',
+           'strawberry_traces', 'StrawberryConfig', 'Strawberry']
 
 # %% ../../nbs/33_refine.ipynb #4e7fe598
 def as_messages(prompt) -> list: # a str or chat messages
@@ -52,17 +53,15 @@ def no_mistakes(critique:str) -> bool: # the critic's reply
     return bool(_CLEAN.fullmatch(' '.join(first.split())))
 
 # %% ../../nbs/33_refine.ipynb #98d872b4
-@register
+@dataclass
+class SelfRefineConfig(SearchConfig):
+    "self_refine settings: `SearchConfig` (`budget` sets the rounds) plus the critic's and the reviser's prompts."
+    critique_prompt:str=CRITIQUE_PROMPT   # the critic's chat, with {task} and {solution}: another wording, another critic
+    revise_prompt:str=REVISE_PROMPT       # the feedback turn, with {critique}
+
 class SelfRefine(Strategy):
     "Draft, then critique and revise until the critic finds no mistakes (Madaan et al., 2023)."
-    name = 'self_refine'
-    def __init__(self,
-                 cfg:SearchConfig|None=None, # shared search settings; `budget` sets the rounds
-                 critique_prompt:str=CRITIQUE_PROMPT, # the critic's chat, with {task} and {solution}
-                 revise_prompt:str=REVISE_PROMPT, # the feedback turn, with {critique}
-                 **kw): # SearchConfig fields
-        super().__init__(cfg, **kw)
-        self.critique_prompt, self.revise_prompt = critique_prompt, revise_prompt
+    name, Config = 'self_refine', SelfRefineConfig
 
     @property
     def rounds(self) -> int: return max(1, (self.cfg.budget - 1) // 2)
@@ -79,7 +78,7 @@ class SelfRefine(Strategy):
         active, phase = list(range(B)), 1
         for r in range(1, self.rounds + 1):
             # 2. critique every active solution in one batched call, each in its own critic chat
-            crit = [[dict(role='user', content=self.critique_prompt.format(task=task_text(prompts[i]), solution=vers[i][-1]['text']))]
+            crit = [[dict(role='user', content=c.critique_prompt.format(task=task_text(prompts[i]), solution=vers[i][-1]['text']))]
                     for i in active]
             crits = _one_call(policy, crit, c, c.max_tokens, c.seed + phase); phase += 1
             for i, s in zip(active, crits): record(i, 'critique', r, s); vers[i][-1]['critique'] = s.text
@@ -88,7 +87,7 @@ class SelfRefine(Strategy):
             if not active: break
             # 4. revise the rest in one batched call: original chat + current solution + the critique as feedback
             rev = [chats[i] + [dict(role='assistant', content=vers[i][-1]['text']),
-                               dict(role='user', content=self.revise_prompt.format(critique=vers[i][-1]['critique']))] for i in active]
+                               dict(role='user', content=c.revise_prompt.format(critique=vers[i][-1]['critique']))] for i in active]
             for i, s in zip(active, _one_call(policy, rev, c, c.max_tokens, c.seed + phase)): record(i, 'revision', r, s)
             phase += 1
         # 5. with a scorer, score every version in one batched call and keep the best (ties: the later version)
@@ -174,22 +173,20 @@ def strawberry_traces(prompts:list, # prompts: strings or chat messages ending w
     return _strawberry(list(prompts), policy, cfg or SearchConfig(), final_every, nudges, system, final_prompt)[0]
 
 # %% ../../nbs/33_refine.ipynb #95661898
-@register
+@dataclass
+class StrawberryConfig(SearchConfig):
+    "strawberry settings: `max_steps` turns of `max_step_tokens`, plus the loop's prompts and rhythm."
+    final_every:int=3                     # ask for the final answer every this many turns
+    nudges:tuple=NUDGES                   # introspection prompts, one drawn per turn
+    system:str|None=STRAWBERRY_SYSTEM     # the game's rules; None for no system prompt
+    final_prompt:str=FINAL_PROMPT         # the final-answer question
+
 class Strawberry(Strategy):
     "The open-strawberry loop: smallest next steps, random introspection nudges, a final-answer question every few turns."
-    name = 'strawberry'
-    def __init__(self,
-                 cfg:SearchConfig|None=None, # shared search settings; max_steps turns of max_step_tokens
-                 final_every:int=3, # ask for the final answer every this many turns
-                 nudges:tuple=NUDGES, # introspection prompts
-                 system:str|None=STRAWBERRY_SYSTEM, # the game's rules
-                 final_prompt:str=FINAL_PROMPT, # the final-answer question
-                 **kw): # SearchConfig fields
-        super().__init__(cfg, **kw)
-        self.final_every, self.nudges, self.system, self.final_prompt = final_every, tuple(nudges), system, final_prompt
-
+    name, Config = 'strawberry', StrawberryConfig
     def _run(self, prompts, policy, scorer):
-        convs, toks, final = _strawberry(prompts, policy, self.cfg, self.final_every, self.nudges, self.system, self.final_prompt)
+        c = self.cfg
+        convs, toks, final = _strawberry(prompts, policy, c, c.final_every, tuple(c.nudges), c.system, c.final_prompt)
         res = []
         for conv, tk, f in zip(convs, toks, final):
             replies = [k for k, m in enumerate(conv) if m['role'] == 'assistant']

@@ -4,26 +4,19 @@
 
 # %% ../../nbs/35_sweep.ipynb #63645086
 from __future__ import annotations
-import importlib, json, time
+import json, time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from ..core import KitError, JsonlLog, progress
+from ..core import KitError, JsonlLog, resumable_map
 from ..data import to_messages
 from ..grading import math_equal
-from .base import STRATEGIES, get_strategy
-
-def load_strategies():
-    "Import every module that registers strategies (tree search, refinement) if it is present."
-    for m in ('reasoner_kit.search.tree_search', 'reasoner_kit.search.refine'):
-        try: importlib.import_module(m)
-        except ImportError: pass
-    return sorted(STRATEGIES)
+from .base import get_strategy, load_strategies   # load_strategies: kept importable from here
 
 # %% auto #0
-__all__ = ['load_strategies', 'run_search', 'sweep', 'plot_sweep']
+__all__ = ['run_search', 'sweep', 'plot_sweep']
 
 # %% ../../nbs/35_sweep.ipynb #e4c44012
 def run_search(strategy:str, # a strategy name
@@ -33,24 +26,18 @@ def run_search(strategy:str, # a strategy name
                scorer=None, # a Scorer, for strategies that need one
                out:str|Path|None=None, # folder for search.jsonl (resumable)
                chunk:int=8, # problems per batched strategy call
-               **cfg) -> dict: # further SearchConfig fields
+               **cfg) -> dict: # further options of the strategy's Config
     "Accuracy and tokens per problem of one strategy at one budget."
-    load_strategies()
     strat = get_strategy(strategy, budget=budget, **cfg)
-    log = JsonlLog(Path(out) / 'search.jsonl', key='key') if out else None
     key = lambda p: f"{strategy}|{budget}|{p.id}"
-    recs = {r['key']: r for r in (log.records if log is not None else [])}
-    todo = [p for p in problems if key(p) not in recs]
+    def searched(ps):
+        "One record per problem of a chunk: one batched strategy call."
+        return [dict(key=key(p), id=p.id, strategy=strategy, budget=budget, answer=p.answer, pred=r.answer,
+                     correct=bool(math_equal(p.answer, r.answer)), tokens=r.tokens, text=r.text)
+                for p, r in zip(ps, strat.run([to_messages(p) for p in ps], policy, scorer))]
     t0 = time.time()
-    for b in progress(range(0, len(todo), chunk), desc=f"{strategy}@{budget}"):
-        ps = todo[b:b + chunk]
-        res = strat.run([to_messages(p) for p in ps], policy, scorer)
-        for p, r in zip(ps, res):
-            rec = dict(key=key(p), id=p.id, strategy=strategy, budget=budget, answer=p.answer, pred=r.answer,
-                       correct=bool(math_equal(p.answer, r.answer)), tokens=r.tokens, text=r.text)
-            recs[rec['key']] = rec
-            if log is not None: log.append(rec)
-    rs = [recs[key(p)] for p in problems]
+    rs = resumable_map(problems, searched, JsonlLog(Path(out) / 'search.jsonl' if out else None, key='key'), key=key,
+                       chunk=chunk, desc=f"{strategy}@{budget}", unit='problem')
     return dict(strategy=strategy, budget=budget, problems=len(rs), accuracy=round(100 * float(np.mean([r['correct'] for r in rs])), 2),
                 tokens=round(float(np.mean([r['tokens'] for r in rs])), 1), wall_s=round(time.time() - t0, 1))
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 import numpy as np
+from fastcore.basics import patch
 
 try: from reasoner_kit import _ctree  # the compiled core, built by `python setup.py build_ext --inplace`
 except ImportError: _ctree = None
@@ -109,73 +110,87 @@ class Trees:
         return self._add_children(tree, parent, _vec(prior, np.float64, 'prior', M), _vec(reward, np.float64, 'reward', M),
                                   _vec(terminal, np.bool_, 'terminal', M), _vec(handle, np.int64, 'handle', M))
 
-    def select(self, c:float=1.0, # exploration constant
-               rule:str='uct', # 'uct' or 'puct'
-               virtual_loss:int=0, # added to every node on each selected path
-               seed:int=0, # seed of the tie-breaking hash
-               fpu:float=0.0) -> tuple: # PUCT's Q for unvisited children; returns (leaf int32 [B], depth int32 [B])
-        "Descend every tree from the root to a leaf by the highest score."
-        if rule not in RULES: raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-        if virtual_loss < 0: raise ValueError("virtual_loss must be >= 0")
-        return self._select(float(c), rule, int(virtual_loss), _seed64(seed), float(fpu))
+# %% ../../nbs/31_tree.ipynb #fc573860
+@patch
+def select(self:Trees, c:float=1.0, # exploration constant
+           rule:str='uct', # 'uct' or 'puct'
+           virtual_loss:int=0, # added to every node on each selected path
+           seed:int=0, # seed of the tie-breaking hash
+           fpu:float=0.0) -> tuple: # PUCT's Q for unvisited children; returns (leaf int32 [B], depth int32 [B])
+    "Descend every tree from the root to a leaf by the highest score."
+    if rule not in RULES: raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if virtual_loss < 0: raise ValueError("virtual_loss must be >= 0")
+    return self._select(float(c), rule, int(virtual_loss), _seed64(seed), float(fpu))
 
-    def backprop(self, tree, # int32 [M]: the tree of each value
-                 node, # int32 [M]: the node the value was measured at
-                 value, # float64 [M]: the value
-                 discount:float=1.0): # per-level discount on the way up
-        "Add one visit and the return to every node from `node` up to the root, and remove one virtual loss."
-        tree, node = _pair(tree, node)
-        self._backprop(tree, node, _vec(value, np.float64, 'value', len(node)), float(discount))
+@patch
+def backprop(self:Trees, tree, # int32 [M]: the tree of each value
+             node, # int32 [M]: the node the value was measured at
+             value, # float64 [M]: the value
+             discount:float=1.0): # per-level discount on the way up
+    "Add one visit and the return to every node from `node` up to the root, and remove one virtual loss."
+    tree, node = _pair(tree, node)
+    self._backprop(tree, node, _vec(value, np.float64, 'value', len(node)), float(discount))
 
-    def prune(self, tree, # int32 [M]
-              node): # int32 [M]
-        "Mark each node and its whole subtree pruned: `select` and `frontier` skip them."
-        self._prune(*_pair(tree, node))
+@patch
+def prune(self:Trees, tree, # int32 [M]
+          node): # int32 [M]
+    "Mark each node and its whole subtree pruned: `select` and `frontier` skip them."
+    self._prune(*_pair(tree, node))
 
-    def frontier(self, include_terminal:bool=False) -> np.ndarray: # also list terminal leaves
-        "The live leaves of every tree, in index order: int32 [B, F], padded with `UNVISITED`."
-        return self._frontier(bool(include_terminal))
+# %% ../../nbs/31_tree.ipynb #25012f84
+@patch
+def frontier(self:Trees, include_terminal:bool=False) -> np.ndarray: # also list terminal leaves
+    "The live leaves of every tree, in index order: int32 [B, F], padded with `UNVISITED`."
+    return self._frontier(bool(include_terminal))
 
-    def path(self, tree, # int32 [M]
-             node) -> np.ndarray: # int32 [M]
-        "Root-to-node indices for each query: int32 [M, D], padded with `UNVISITED`."
-        return self._path(*_pair(tree, node))
+@patch
+def path(self:Trees, tree, # int32 [M]
+         node) -> np.ndarray: # int32 [M]
+    "Root-to-node indices for each query: int32 [M, D], padded with `UNVISITED`."
+    return self._path(*_pair(tree, node))
 
-    def top_k(self, nodes, # int32 [R, M]: candidate nodes per row, UNVISITED for none
-              scores, # float64 [R, M]: their scores
-              k:int) -> np.ndarray: # how many to keep per row
-        "Per row, the `k` nodes with the highest score (ties: earlier first), padded with `UNVISITED`."
-        nodes, scores = np.ascontiguousarray(nodes, np.int32), np.ascontiguousarray(scores, np.float64)
-        if nodes.ndim != 2 or nodes.shape != scores.shape: raise ValueError("nodes and scores must be 2-D of one shape")
-        if k < 0: raise ValueError("k must be >= 0")
-        return self._top_k(nodes, scores, int(k))
+@patch
+def top_k(self:Trees, nodes, # int32 [R, M]: candidate nodes per row, UNVISITED for none
+          scores, # float64 [R, M]: their scores
+          k:int) -> np.ndarray: # how many to keep per row
+    "Per row, the `k` nodes with the highest score (ties: earlier first), padded with `UNVISITED`."
+    nodes, scores = np.ascontiguousarray(nodes, np.int32), np.ascontiguousarray(scores, np.float64)
+    if nodes.ndim != 2 or nodes.shape != scores.shape: raise ValueError("nodes and scores must be 2-D of one shape")
+    if k < 0: raise ValueError("k must be >= 0")
+    return self._top_k(nodes, scores, int(k))
 
-    def arrays(self) -> dict:
-        "Every field by name (numpy arrays; views of the C++ storage for `CTrees`)."
-        return {name: getattr(self, name) for name in FIELDS}
+# %% ../../nbs/31_tree.ipynb #d918667d
+@patch
+def arrays(self:Trees) -> dict:
+    "Every field by name (numpy arrays; views of the C++ storage for `CTrees`)."
+    return {name: getattr(self, name) for name in FIELDS}
 
-    def q_values(self) -> np.ndarray:
-        "Mean value of every node, `value_sum / max(visit_count, 1)`: float64 [B, N]."
-        return self.value_sum / np.maximum(self.visit_count, 1)
+@patch
+def q_values(self:Trees) -> np.ndarray:
+    "Mean value of every node, `value_sum / max(visit_count, 1)`: float64 [B, N]."
+    return self.value_sum / np.maximum(self.visit_count, 1)
 
-    def children(self, b:int, # tree index
-                 i:int) -> list: # node index
-        "The children of node `i` of tree `b`, in insertion order."
-        out, ch = [], int(self.first_child[b, i])
-        while ch != UNVISITED: out.append(ch); ch = int(self.next_sibling[b, ch])
-        return out
+@patch
+def children(self:Trees, b:int, # tree index
+             i:int) -> list: # node index
+    "The children of node `i` of tree `b`, in insertion order."
+    out, ch = [], int(self.first_child[b, i])
+    while ch != UNVISITED: out.append(ch); ch = int(self.next_sibling[b, ch])
+    return out
 
-    def export(self, b:int) -> dict: # tree index
-        "Every field of tree `b` trimmed to its nodes, plus `q` and `children` (lists of child indices)."
-        if not 0 <= b < self.batch_size: raise IndexError(f"tree index {b} out of range [0, {self.batch_size})")
-        n = int(self.num_nodes[b])
-        d = {name: np.array(getattr(self, name)[b, :n]) for name in FIELDS if name != 'num_nodes'}
-        d['q'] = d['value_sum'] / np.maximum(d['visit_count'], 1)
-        d['children'] = [self.children(b, i) for i in range(n)]
-        return d
+@patch
+def export(self:Trees, b:int) -> dict: # tree index
+    "Every field of tree `b` trimmed to its nodes, plus `q` and `children` (lists of child indices)."
+    if not 0 <= b < self.batch_size: raise IndexError(f"tree index {b} out of range [0, {self.batch_size})")
+    n = int(self.num_nodes[b])
+    d = {name: np.array(getattr(self, name)[b, :n]) for name in FIELDS if name != 'num_nodes'}
+    d['q'] = d['value_sum'] / np.maximum(d['visit_count'], 1)
+    d['children'] = [self.children(b, i) for i in range(n)]
+    return d
 
-    def __repr__(self):
-        return f"{type(self).__name__}(batch_size={self.batch_size}, capacity={self.capacity}, nodes={int(self.num_nodes.sum())})"
+@patch
+def __repr__(self:Trees):
+    return f"{type(self).__name__}(batch_size={self.batch_size}, capacity={self.capacity}, nodes={int(self.num_nodes.sum())})"
 
 # %% ../../nbs/31_tree.ipynb #c2acae52
 class PyTrees(Trees):

@@ -5,7 +5,7 @@
 # %% ../../nbs/32_tree_search.ipynb #3b4958c2
 from __future__ import annotations
 import math, re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -13,20 +13,18 @@ from ..core import KitError
 from ..grading import extract_answer
 from ..policy.base import SamplingParams
 from ..reward.scorers import join_steps
-from .base import SearchConfig, SearchResult, Strategy, register, _vote
+from .base import SearchConfig, SearchResult, Strategy, _vote
 from .tree import ROOT_INDEX, UNVISITED, make_trees
 
 # %% auto #0
-__all__ = ['ANSWER_MARK', 'TreeSearchConfig', 'states_answer', 'StepForest', 'TreeStrategy', 'BeamSearch', 'DVTS', 'MCTS']
+__all__ = ['ANSWER_MARK', 'TreeSearchConfig', 'states_answer', 'StepTrees', 'TreeRecords', 'StepForest', 'TreeStrategy',
+           'BeamSearch', 'DVTS', 'MCTSConfig', 'rollouts', 'most_visited_path', 'mcts_leaf', 'MCTS']
 
 # %% ../../nbs/32_tree_search.ipynb #4367e84f
 @dataclass
-class TreeSearchConfig:
-    "Options of the tree strategies that `SearchConfig` does not have."
+class TreeSearchConfig(SearchConfig):
+    "Settings of the step-wise tree strategies: `SearchConfig` plus the final choice and the tree core."
     select:str='best'      # final choice: 'best' (highest-valued terminal leaf) or 'vote' (value-weighted vote over terminal leaves)
-    parallel:int=2         # mcts: leaves selected per tree per round; virtual loss keeps them apart, fewer policy calls
-    value:str='scorer'     # mcts: a new node's value from the process scorer ('scorer') or a scored one-sample rollout ('rollout')
-    prior:str='uniform'    # mcts: child priors, 'uniform' (1/M) or 'logprob' (softmax of each step's mean token log-prob)
     backend:str='c'        # tree core: 'c' (compiled) or 'py' (reference, for checking)
 
 _CHOICES = dict(select=('best', 'vote'), value=('scorer', 'rollout'), prior=('uniform', 'logprob'), backend=('c', 'py'))
@@ -42,8 +40,8 @@ def _cols(pairs:list) -> tuple: # (tree, node) pairs
     "Pairs as the two int32 arrays (trees, nodes) the tree core takes."
     return np.array([b for b, _ in pairs], np.int32), np.array([i for _, i in pairs], np.int32)
 
-class StepForest:
-    "One step tree per prompt on the tree core, with step texts, scores and token counts beside it."
+class StepTrees:
+    "One step tree per prompt on the tree core, with step texts, scores and token counts beside it: the state, and reading it."
     def __init__(self, prompts:list, # chat messages (or raw text), one per tree
                  capacity:int, # the most nodes one tree may hold
                  cfg:SearchConfig, # sampling and step settings
@@ -75,6 +73,55 @@ class StepForest:
         prefix = done + self.cfg.step_sep
         return p + prefix if isinstance(p, str) else list(p) + [{'role': 'assistant', 'content': prefix}]
 
+    def per_tree(self, pairs:list) -> list:
+        "The nodes of `pairs` grouped by tree: one list per tree."
+        out = [[] for _ in self.prompts]
+        for b, i in pairs: out[b].append(i)
+        return out
+
+    def terminal_leaves(self, b:int) -> list:
+        "Terminal nodes of tree `b`, in index order."
+        return np.flatnonzero(self.trees.terminal[b, :int(self.trees.num_nodes[b])]).tolist()
+
+    def best_terminal(self, b:int, among:list|None=None) -> int:
+        "The terminal leaf with the highest value (ties: higher last-step score, then the earliest), among `among` or all; -1 if none."
+        cand = self.terminal_leaves(b) if among is None else among
+        return max(cand, key=lambda i: (self.value[b, i], self.score[b, i], -i)) if cand else -1
+
+# %% ../../nbs/32_tree_search.ipynb #1e6a73d0
+class TreeRecords(StepTrees):
+    "What a tree search returns: per-round snapshots, each tree exported as plain lists, the `SearchResult`s."
+    def snapshot(self, rnd:int, calls:int, **lists):
+        "Record one round for every tree: node count, calls, and per-tree node lists (`lists[name][b]`)."
+        for b in range(len(self.prompts)):
+            self.iterations[b].append(dict(round=rnd, calls=calls, nodes=int(self.trees.num_nodes[b]),
+                                           **{k: [int(x) for x in v[b]] for k, v in lists.items()}))
+
+    def export(self, b:int, chosen:list) -> dict:
+        "Tree `b` as plain lists: every core field plus text, texts, score, value, round and the chosen path."
+        e = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.trees.export(b).items()}
+        n, nan = len(e['parent']), lambda a: [None if math.isnan(x) else float(x) for x in a]
+        e.update(texts=list(self.texts[b]),
+                 text=[self.texts[b][h] for h in e['handle']], score=nan(self.score[b, :n]), value=nan(self.value[b, :n]),
+                 tokens=self.ntok[b, :n].tolist(), group=self.group[b, :n].tolist(), round=self.added[b, :n].tolist(),
+                 chosen=[int(x) for x in chosen])
+        return e
+
+    def result(self, b:int, leaf:int, select:str) -> SearchResult:
+        "The `SearchResult` of tree `b` for the chosen leaf (`select='vote'` may move it to the winning answer)."
+        cands = [dict(text=(t := self.solution(b, i)), answer=extract_answer(t), score=float(self.value[b, i]), node=i)
+                 for i in self.terminal_leaves(b)]
+        if select == 'vote' and cands: leaf = _vote(cands, weighted=True)['node']
+        chosen = [int(x) for x in self.trees.path(b, leaf)[0] if x != UNVISITED]
+        steps = [dict(text=self.texts[b][int(self.trees.handle[b, x])], score=float(self.score[b, x]),
+                      value=float(self.value[b, x])) for x in chosen[1:]]
+        text = self.solution(b, leaf)
+        return SearchResult(text, extract_answer(text), self.tokens[b], candidates=cands, tree=self.export(b, chosen),
+                            steps=steps, iterations=self.iterations[b])
+
+# %% ../../nbs/32_tree_search.ipynb #057ce5b7
+class StepForest(TreeRecords):
+    "Step trees that grow: batched policy calls, new children, their scores, backprop."
     def generate(self, policy, nodes:list, n:int, **kw) -> list:
         "One batched policy call: `n` samples continuing each (tree, node) in `nodes`; tokens charged per tree."
         c = self.cfg
@@ -112,12 +159,6 @@ class StepForest:
         "Back up one value from each (tree, node) to its root (the tree core's batched backprop)."
         if pairs: self.trees.backprop(*_cols(pairs), np.asarray(values, np.float64))
 
-    def per_tree(self, pairs:list) -> list:
-        "The nodes of `pairs` grouped by tree: one list per tree."
-        out = [[] for _ in self.prompts]
-        for b, i in pairs: out[b].append(i)
-        return out
-
     def evaluate(self, scorer, new:list):
         "Score new nodes: the step's process score, and the outcome score of the whole solution for terminal ones."
         if not new: return
@@ -130,62 +171,22 @@ class StepForest:
             out = scorer.score([self.prompts[b] for b, _ in done], [self.solution(b, i) for b, i in done])
             for (b, i), v in zip(done, out): self.value[b, i] = float(v)
 
-    def snapshot(self, rnd:int, calls:int, **lists):
-        "Record one round for every tree: node count, calls, and per-tree node lists (`lists[name][b]`)."
-        for b in range(len(self.prompts)):
-            self.iterations[b].append(dict(round=rnd, calls=calls, nodes=int(self.trees.num_nodes[b]),
-                                           **{k: [int(x) for x in v[b]] for k, v in lists.items()}))
-
-    def terminal_leaves(self, b:int) -> list:
-        "Terminal nodes of tree `b`, in index order."
-        return np.flatnonzero(self.trees.terminal[b, :int(self.trees.num_nodes[b])]).tolist()
-
-    def export(self, b:int, chosen:list) -> dict:
-        "Tree `b` as plain lists: every core field plus text, texts, score, value, round and the chosen path."
-        e = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.trees.export(b).items()}
-        n, nan = len(e['parent']), lambda a: [None if math.isnan(x) else float(x) for x in a]
-        e.update(texts=list(self.texts[b]),
-                 text=[self.texts[b][h] for h in e['handle']], score=nan(self.score[b, :n]), value=nan(self.value[b, :n]),
-                 tokens=self.ntok[b, :n].tolist(), group=self.group[b, :n].tolist(), round=self.added[b, :n].tolist(),
-                 chosen=[int(x) for x in chosen])
-        return e
-
-    def result(self, b:int, leaf:int, select:str) -> SearchResult:
-        "The `SearchResult` of tree `b` for the chosen leaf (`select='vote'` may move it to the winning answer)."
-        cands = [dict(text=(t := self.solution(b, i)), answer=extract_answer(t), score=float(self.value[b, i]), node=i)
-                 for i in self.terminal_leaves(b)]
-        if select == 'vote' and cands: leaf = _vote(cands, weighted=True)['node']
-        chosen = [int(x) for x in self.trees.path(b, leaf)[0] if x != UNVISITED]
-        steps = [dict(text=self.texts[b][int(self.trees.handle[b, x])], score=float(self.score[b, x]),
-                      value=float(self.value[b, x])) for x in chosen[1:]]
-        text = self.solution(b, leaf)
-        return SearchResult(text, extract_answer(text), self.tokens[b], candidates=cands, tree=self.export(b, chosen),
-                            steps=steps, iterations=self.iterations[b])
-
 # %% ../../nbs/32_tree_search.ipynb #171cad21
 class TreeStrategy(Strategy):
-    "Base of the step-wise tree strategies: `SearchConfig` plus `TreeSearchConfig` options."
+    "Base of the step-wise tree strategies: checks their options and requires a scorer."
     needs_scorer = True
-    def __init__(self, cfg:SearchConfig|None=None, # shared settings
-                 tree:TreeSearchConfig|None=None, # tree-search options
-                 **kw): # fields of either config
-        tk = {k: kw.pop(k) for k in [f.name for f in fields(TreeSearchConfig)] if k in kw}
+    Config = TreeSearchConfig
+    def __init__(self, cfg:SearchConfig|None=None, # settings; a plain SearchConfig gets the tree defaults
+                 **kw): # fields of `Config`
         super().__init__(cfg, **kw)
-        self.tree = replace(tree or TreeSearchConfig(), **tk)
-        for k, ok in _CHOICES.items():
-            if (v := getattr(self.tree, k)) not in ok: raise KitError(f"{self.name}: {k}={v!r} is not valid", f"use one of: {', '.join(ok)}")
         c = self.cfg
-        if min(c.budget, c.beam_width, c.max_steps, c.max_step_tokens, self.tree.parallel) < 1:
+        for k, ok in _CHOICES.items():
+            if hasattr(c, k) and (v := getattr(c, k)) not in ok: raise KitError(f"{self.name}: {k}={v!r} is not valid", f"use one of: {', '.join(ok)}")
+        if min(c.budget, c.beam_width, c.max_steps, c.max_step_tokens, getattr(c, 'parallel', 1)) < 1:
             raise KitError(f"{self.name}: budget, beam_width, max_steps, max_step_tokens and parallel must be >= 1", "fix the search options")
         self.calls, self.forest = 0, None
 
-    def best_terminal(self, F:StepForest, b:int, among:list|None=None) -> int:
-        "The terminal leaf with the highest value (ties: higher last-step score, then the earliest), among `among` or all; -1 if none."
-        cand = F.terminal_leaves(b) if among is None else among
-        return max(cand, key=lambda i: (F.value[b, i], F.score[b, i], -i)) if cand else -1
-
 # %% ../../nbs/32_tree_search.ipynb #25ee3547
-@register
 class BeamSearch(TreeStrategy):
     "Step-level beam search: keep the top budget/beam_width open steps, expand each into beam_width."
     name = 'beam'
@@ -197,7 +198,7 @@ class BeamSearch(TreeStrategy):
         N, M = c.budget, c.beam_width
         if N % M: raise KitError(f"{self.name}: budget ({N}) must be a multiple of beam_width ({M})", f"use budget={N // M * M or M}")
         G, keep = self.groups(N, M)
-        F = self.forest = StepForest(prompts, 1 + N * c.max_steps, c, self.tree.backend)
+        F = self.forest = StepForest(prompts, 1 + N * c.max_steps, c, c.backend)
         # 1. round 0: N first steps per prompt; first step j starts group j // M (DVTS subtrees; beam: one group)
         roots = [(b, ROOT_INDEX) for b in range(B)]
         new = F.add(roots, F.generate(policy, roots, N), 0)
@@ -225,76 +226,84 @@ class BeamSearch(TreeStrategy):
             F.snapshot(rnd, 1, added=F.per_tree(new), expanded=F.per_tree(kept), pruned=F.per_tree(drop))
         self.calls = F.calls
         # 5. the final choice among terminal leaves (every open path became terminal at max_steps)
-        return [F.result(b, self.best_terminal(F, b), self.tree.select) for b in range(B)]
+        return [F.result(b, F.best_terminal(b), c.select) for b in range(B)]
 
-@register
 class DVTS(BeamSearch):
     "Diverse verifier tree search: budget/beam_width independent greedy subtrees of width beam_width."
     name = 'dvts'
     def groups(self, N:int, M:int) -> tuple: return N // M, 1
     include_terminal = True
 
-# %% ../../nbs/32_tree_search.ipynb #618f232f
+# %% ../../nbs/32_tree_search.ipynb #b1f87f66
+@dataclass
+class MCTSConfig(TreeSearchConfig):
+    "MCTS settings: the tree settings plus how selections are spread, and where values and priors come from."
+    parallel:int=2         # leaves selected per tree per round; virtual loss keeps them apart, fewer policy calls
+    value:str='scorer'     # a new node's value from the process scorer ('scorer') or a scored one-sample rollout ('rollout')
+    prior:str='uniform'    # child priors, 'uniform' (1/M) or 'logprob' (softmax of each step's mean token log-prob)
+
+#| export
 def _softmax(xs:list) -> list:
     m = max(xs); e = [math.exp(x - m) for x in xs]
     return [x / sum(e) for x in e]
 
-@register
+def rollouts(F:StepForest, policy, scorer, new:list) -> int:
+    "Value of each open new node: one sampled completion of its solution, scored as a whole."
+    open_ = [(b, i) for b, i in new if not F.trees.terminal[b, i]]
+    if not open_: return 0
+    left = max(1, F.cfg.max_tokens - int(max(F.ntok[b, i] for b, i in open_)))
+    outs = F.generate(policy, open_, 1, stop=None, max_tokens=left)
+    done = [F.solution(b, i, o[0].text.strip()) for (b, i), o in zip(open_, outs)]   # the node's steps + the rollout
+    vals = scorer.score([F.prompts[b] for b, _ in open_], done)
+    for (b, i), v in zip(open_, vals): F.value[b, i] = float(v)
+    return 1
+
+def most_visited_path(F:StepForest, b:int) -> list:
+    "The root-to-leaf path that follows the most visits (ties: higher mean value, then the earlier node)."
+    T, q, path = F.trees, F.trees.q_values(), [ROOT_INDEX]
+    while kids := T.children(b, path[-1]):
+        path.append(max(kids, key=lambda x: (T.visit_count[b, x], q[b, x], -x)))
+    return path
+
+def mcts_leaf(F:StepForest, b:int) -> int:
+    "The most-visited path's terminal leaf, else the best terminal leaf below its deepest node that has one; -1 if none."
+    path, leaves = most_visited_path(F, b), F.terminal_leaves(b)
+    if F.trees.terminal[b, path[-1]]: return path[-1]
+    below = {i: set(F.trees.path(b, i)[0].tolist()) for i in leaves}   # ancestors of every terminal leaf
+    for x in reversed(path):
+        if under := [i for i in leaves if x in below[i]]: return F.best_terminal(b, under)
+    return -1
+
+# %% ../../nbs/32_tree_search.ipynb #618f232f
 class MCTS(TreeStrategy):
     "Monte Carlo tree search over steps with PUCT selection, virtual loss and scorer (or rollout) values."
     name = 'mcts'
+    Config = MCTSConfig
 
     def _priors(self, samples:list) -> list|None:
         "Per expanded node, its children's priors: softmax of mean step log-prob, or None for uniform."
-        if self.tree.prior != 'logprob' or any(not s.logprobs for ss in samples for s in ss): return None
+        if self.cfg.prior != 'logprob' or any(not s.logprobs for ss in samples for s in ss): return None
         return [_softmax([sum(s.logprobs) / len(s.logprobs) for s in ss]) for ss in samples]
 
-    def _rollouts(self, F:StepForest, policy, scorer, new:list):
-        "Value of each open new node: one sampled completion of its solution, scored as a whole."
-        open_ = [(b, i) for b, i in new if not F.trees.terminal[b, i]]
-        if not open_: return 0
-        left = max(1, self.cfg.max_tokens - int(max(F.ntok[b, i] for b, i in open_)))
-        outs = F.generate(policy, open_, 1, stop=None, max_tokens=left)
-        done = [F.solution(b, i, o[0].text.strip()) for (b, i), o in zip(open_, outs)]   # the node's steps + the rollout
-        vals = scorer.score([F.prompts[b] for b, _ in open_], done)
-        for (b, i), v in zip(open_, vals): F.value[b, i] = float(v)
-        return 1
-
-    def _most_visited(self, F:StepForest, b:int) -> list:
-        "The root-to-leaf path that follows the most visits (ties: higher mean value, then the earlier node)."
-        T, q, path = F.trees, F.trees.q_values(), [ROOT_INDEX]
-        while kids := T.children(b, path[-1]):
-            path.append(max(kids, key=lambda x: (T.visit_count[b, x], q[b, x], -x)))
-        return path
-
-    def _choose(self, F:StepForest, b:int) -> int:
-        "The most-visited path's terminal leaf, else the best terminal leaf below its deepest node that has one; -1 if none."
-        path, leaves = self._most_visited(F, b), F.terminal_leaves(b)
-        if F.trees.terminal[b, path[-1]]: return path[-1]
-        below = {i: set(F.trees.path(b, i)[0].tolist()) for i in leaves}   # ancestors of every terminal leaf
-        for x in reversed(path):
-            if under := [i for i in leaves if x in below[i]]: return self.best_terminal(F, b, under)
-        return -1
-
     def _run(self, prompts, policy, scorer):
-        c, t, B = self.cfg, self.tree, len(prompts)
-        M, rounds = c.beam_width, -(-c.budget // t.parallel)
-        F = self.forest = StepForest(prompts, 2 + c.budget * M, c, t.backend)
+        c, B = self.cfg, len(prompts)
+        M, rounds = c.beam_width, -(-c.budget // c.parallel)
+        F = self.forest = StepForest(prompts, 2 + c.budget * M, c, c.backend)
         T, sims = F.trees, 0
         for rnd in range(rounds):
             # 1. select `parallel` leaves per tree, virtual loss spreading them out (the last round may select fewer)
-            k = min(t.parallel, c.budget - sims); sims += k
-            seeds = [c.seed * 7919 + rnd * t.parallel + j for j in range(k)]
+            k = min(c.parallel, c.budget - sims); sims += k
+            seeds = [c.seed * 7919 + rnd * c.parallel + j for j in range(k)]
             sel = np.stack([T.select(c=c.c_puct, rule='puct', virtual_loss=1, seed=sd)[0] for sd in seeds], 1)   # [B, k]
             # 2. expand the distinct open leaves: one batched call for every tree
             todo = list(dict.fromkeys((b, int(x)) for b in range(B) for x in sel[b] if not T.terminal[b, x]))
             new, calls = [], 0
             if todo:
-                samples = F.generate(policy, todo, M, logprobs=t.prior == 'logprob'); calls += 1
+                samples = F.generate(policy, todo, M, logprobs=c.prior == 'logprob'); calls += 1
                 new = F.add(todo, samples, rnd, self._priors(samples))
                 # 3. evaluate the children (process score, outcome score when terminal, or a scored rollout)
                 F.evaluate(scorer, new)
-                if t.value == 'rollout': calls += self._rollouts(F, policy, scorer, new)
+                if c.value == 'rollout': calls += rollouts(F, policy, scorer, new)
                 # 4. backprop every child's value from the child
                 F.backprop(new, [F.value[b, i] for b, i in new])
             # 4b. selections that expanded nothing re-visit their leaf with its current mean value
@@ -307,7 +316,7 @@ class MCTS(TreeStrategy):
             F.backprop(rest, [q[b, x] for b, x in rest])
             F.snapshot(rnd, calls, selected=sel.tolist(), added=F.per_tree(new))
         # 5. trees without a terminal leaf: complete the most-visited path greedily, one call for all of them
-        ends = [(b, self._most_visited(F, b)[-1]) for b in range(B) if not F.terminal_leaves(b)]
+        ends = [(b, most_visited_path(F, b)[-1]) for b in range(B) if not F.terminal_leaves(b)]
         if ends:
             left = max(1, c.max_tokens - int(max(F.ntok[b, i] for b, i in ends)))
             outs = F.generate(policy, ends, 1, temperature=0.0, stop=None, max_tokens=left)
@@ -316,4 +325,4 @@ class MCTS(TreeStrategy):
             F.backprop(new, [F.value[b, i] for b, i in new])
             F.snapshot(rounds, 1, selected=[[]] * B, added=F.per_tree(new))
         self.calls = F.calls
-        return [F.result(b, self._choose(F, b), t.select) for b in range(B)]
+        return [F.result(b, mcts_leaf(F, b), c.select) for b in range(B)]

@@ -8,6 +8,7 @@ import html, json
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 
 from ..core import KitError
 from . import tree as _tree
@@ -63,6 +64,7 @@ def as_tree(tree) -> dict: # a search-tree dict, or a `SearchResult` with one
                 reward=_col(tree, 'reward', n, float, np.nan), terminal=_col(tree, 'terminal', n, bool, False),
                 pruned=_col(tree, 'pruned', n, bool, False), text=text, chosen=chosen, raw=tree)
 
+# %% ../../nbs/34_treeview.ipynb #81169f97
 def tree_from_trees(trees:Trees, # the tree core (any backend)
                     b:int, # which tree of the batch
                     texts, # step text of each node (a list aligned with node index), or None
@@ -194,6 +196,7 @@ def node_radii(visits:np.ndarray) -> np.ndarray: # visit counts
     "Circle radius in px: 6 for an unvisited node, up to 13 for the most visited."
     return 6 + 7 * np.sqrt(visits / max(int(visits.max()), 1))
 
+# %% ../../nbs/34_treeview.ipynb #32808c82
 def _px(pos): return PAD + DX * pos[:, 0], PAD + DY * pos[:, 1]
 
 def render_svg(tree, # the tree (as it was at this frame: see `tree_at`)
@@ -234,6 +237,7 @@ def render_svg(tree, # the tree (as it was at this frame: see `tree_at`)
                f'stroke-dasharray="4 2" pointer-events="none" visibility="{vis}"/>')
     return '\n'.join(out + ['</svg>'])
 
+# %% ../../nbs/34_treeview.ipynb #572f2b3a
 def _num(v) -> str: return '—' if v is None or np.isnan(v) else f'{v:+.3f}'
 
 def node_details(tree, # the tree (as it was at this frame)
@@ -288,39 +292,44 @@ class TreeView:
 
     num_nodes = property(lambda self: self.frames[self.frame]['num_nodes'], doc="Nodes drawn in the current frame.")
 
-    def step(self, i:int): # frame index (negative counts from the end)
-        "Show the tree as it was after iteration `i`."
-        self.frame = _frame_index(i, self.frames)
-        if self.selected is not None and self.selected >= self.num_nodes: self.selected = None  # not born yet
-        self.slider.value = self.frame
-        self.pick.value = -1 if self.selected is None else self.selected
-        self._render(); return self
-
-    def select(self, node:int|None): # node id, or None to clear
-        "Select a node: ring it in the drawing and show its details."
-        if node is not None and not 0 <= node < self.num_nodes:
-            raise KitError(f"node {node} does not exist at iteration {self.frame} (nodes 0..{self.num_nodes - 1})",
-                           "pick a drawn node, or step to a later iteration")
-        self.selected = node
-        self.pick.value = -1 if node is None else int(node)
-        self._render(); return self
-
-    def _picked(self, ch):
-        "The node box changed (typed, or a click in the drawing)."
-        new = None if ch['new'] < 0 else ch['new']
-        if new == self.selected: return
-        try: self.select(new)
-        except KitError as e: self.details.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
-
-    def _render(self):
-        t = self.at(self.frame)
-        self.label.value = html.escape(_label(self.frames, self.frame))
-        svg = render_svg(t, self.num_nodes, self.selected, self.pos, self.scale, onclick=_ONCLICK)
-        self.canvas.value = f"<div style='overflow:auto;max-height:560px'>{svg}</div>"
-        self.details.value = node_details(t, self.selected)
-
     def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
     def __repr__(self): return f"TreeView({self.tree['n']} nodes, {len(self.frames)} iterations, frame {self.frame}, selected {self.selected})"
+
+# %% ../../nbs/34_treeview.ipynb #3b9c11ce
+@patch
+def step(self:TreeView, i:int): # frame index (negative counts from the end)
+    "Show the tree as it was after iteration `i`."
+    self.frame = _frame_index(i, self.frames)
+    if self.selected is not None and self.selected >= self.num_nodes: self.selected = None  # not born yet
+    self.slider.value = self.frame
+    self.pick.value = -1 if self.selected is None else self.selected
+    self._render(); return self
+
+@patch
+def select(self:TreeView, node:int|None): # node id, or None to clear
+    "Select a node: ring it in the drawing and show its details."
+    if node is not None and not 0 <= node < self.num_nodes:
+        raise KitError(f"node {node} does not exist at iteration {self.frame} (nodes 0..{self.num_nodes - 1})",
+                       "pick a drawn node, or step to a later iteration")
+    self.selected = node
+    self.pick.value = -1 if node is None else int(node)
+    self._render(); return self
+
+@patch
+def _picked(self:TreeView, ch):
+    "The node box changed (typed, or a click in the drawing)."
+    new = None if ch['new'] < 0 else ch['new']
+    if new == self.selected: return
+    try: self.select(new)
+    except KitError as e: self.details.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
+
+@patch
+def _render(self:TreeView):
+    t = self.at(self.frame)
+    self.label.value = html.escape(_label(self.frames, self.frame))
+    svg = render_svg(t, self.num_nodes, self.selected, self.pos, self.scale, onclick=_ONCLICK)
+    self.canvas.value = f"<div style='overflow:auto;max-height:560px'>{svg}</div>"
+    self.details.value = node_details(t, self.selected)
 
 # %% ../../nbs/34_treeview.ipynb #578d8186
 _JS = r"""(function(){
@@ -367,6 +376,7 @@ _CSS = "body{font-family:sans-serif;margin:16px} #rk-canvas{overflow:auto;border
 
 def _js_list(a) -> list: return [None if isinstance(v, float) and np.isnan(v) else v for v in np.asarray(a).tolist()]
 
+# %% ../../nbs/34_treeview.ipynb #cfe2efdf
 def to_html(tree, # a search-tree dict, or a SearchResult
             path, # the .html file to write
             iterations:list|None=None, # per-round snapshots (default: the result's own, else one frame)
@@ -396,6 +406,7 @@ def to_html(tree, # a search-tree dict, or a SearchResult
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); path.write_text(page, encoding='utf-8')
     return path
 
+# %% ../../nbs/34_treeview.ipynb #d56e5603
 def to_png(tree, # a search-tree dict, or a SearchResult
            path, # the .png file to write
            iterations:list|None=None, # per-round snapshots (default: the result's own, else one frame)

@@ -4,16 +4,17 @@
 
 # %% ../../nbs/53_backtrack.ipynb #9b46d9f1
 from __future__ import annotations
-import re
 from dataclasses import dataclass
 
+from fastcore.basics import patch
+
 from ..core import KitError
-from ..data import load_task, to_messages
+from ..data import load_task, prompt_text, to_messages
 from ..grading import grade
 from ..learn.data import sft_row
 from ..policy.base import SamplingParams
 from ..search.refine import states_answer
-from ..reward.scorers import STEP_SEP, load_scorer
+from ..reward.scorers import STEP_SEP, equations, load_scorer
 from .base import Recipe, SynthRun, register_recipe
 
 # %% auto #0
@@ -22,7 +23,6 @@ __all__ = ['STEP_PROMPT', 'BacktrackConfig', 'wrong_equations', 'fail_reason', '
 # %% ../../nbs/53_backtrack.ipynb #af20c3b9
 STEP_PROMPT = ("Solve the following problem step by step. Put each step in its own paragraph, with a blank line between "
                "steps, and finish with a line of the form \"The answer is N.\"\n\nProblem: {question}")
-_EQ = re.compile(r'(-?\$?\d[\d,]*(?:\.\d+)?(?:\s*[-+*/x×÷]\s*-?\$?\d[\d,]*(?:\.\d+)?)+)\s*=\s*(-?\$?\d[\d,]*(?:\.\d+)?)')
 
 @dataclass
 class BacktrackConfig:
@@ -45,16 +45,8 @@ class BacktrackConfig:
 
 # %% ../../nbs/53_backtrack.ipynb #86c5188a
 def wrong_equations(step:str) -> list: # a step
-    "Each wrong `a op b = c` in `step` as (left side, written result, true result)."
-    out = []
-    for lhs, rhs in _EQ.findall(step):
-        expr = re.sub(r'[$,]', '', lhs).replace('×', '*').replace('x', '*').replace('÷', '/')
-        if not re.fullmatch(r'[-+*/.\d\s]+', expr): continue
-        try: v = eval(expr, {'__builtins__': {}}, {})   # digits and + - * / only, checked above
-        except (ZeroDivisionError, SyntaxError): continue
-        r = float(re.sub(r'[$,]', '', rhs))
-        if abs(v - r) > 1e-6 * max(1, abs(v)): out.append((lhs.strip(), rhs, int(v) if float(v).is_integer() else round(v, 4)))
-    return out
+    "Each wrong `a op b = c` in `step` as (left side, written result, true result): the calculator check of `reward.scorers`."
+    return [(lhs, rhs, int(v) if float(v).is_integer() else round(v, 4)) for lhs, rhs, v, ok in equations(step) if not ok]
 
 def fail_reason(step:str, # the failed step
                 score:float, # its validator score
@@ -78,6 +70,37 @@ def render_trace(events:list) -> str: # ('step', text) / ('fail', text, reason, 
     return STEP_SEP.join(out)
 
 def _anchor(path): return f"\"{_short(path[-1])}\"" if path else "the start"
+
+# %% ../../nbs/53_backtrack.ipynb #39e0080b
+def _advance(s:dict, # one trace's state: path, events, prm, backs, done
+             scored:list, # (candidate, validator score) pairs of this round
+             c:BacktrackConfig, scorer_name:str='validator'):
+    "Step 3 of a round, for one trace: keep the best candidate that passes, write the failed ones as backtracking; when all fail, abandon the last kept step."
+    ranked = sorted(scored, key=lambda ts: -ts[1])
+    failed = [(t, v) for t, v in ranked if v < c.threshold]
+    for t, v in failed: s['prm'].append(dict(completions=s['path'] + [t], labels=[True] * len(s['path']) + [False]))
+    shown = [('fail', t, fail_reason(t, v, c.threshold, scorer_name), _anchor(s['path'])) for t, v in failed[:c.show_failed]]
+    if ranked and ranked[0][1] >= c.threshold:
+        best = ranked[0][0]
+        s['events'] += shown + [('step', best)]; s['path'].append(best)
+        if states_answer(best) or len(s['path']) >= c.max_steps: s['done'] = True
+    else:
+        s['events'] += shown
+        if s['path'] and s['backs'] < c.max_backtracks:
+            gone = s['path'].pop(); s['backs'] += 1
+            s['events'].append(('back', f"no next step after \"{_short(gone, 50)}\" checks out", _anchor(s['path'])))
+        elif s['backs'] >= c.max_backtracks: s['done'] = True
+
+def _record(p, s:dict, prompt:list) -> dict: # a problem, its final trace state, its prompt
+    "A problem's trace record: the path, the trace as text, the grade of its last step against the gold answer, and PRM rows."
+    last = s['path'][-1] if s['path'] else ''
+    answered = bool(last) and states_answer(last)
+    correct = answered and bool(grade(p.answer, last))
+    prm = [dict(completions=s['path'], labels=[True] * (len(s['path']) - 1) + [correct])] if s['path'] else []
+    return dict(key=p.id, id=p.id, question=p.question, answer=p.answer, prompt=prompt, path=s['path'],
+                events=[list(e) for e in s['events']], trace=render_trace(s['events']), answered=answered, correct=correct,
+                backtracks=s['backs'], failed_steps=sum(e[0] == 'fail' for e in s['events']), prm=prm + s['prm'],
+                tokens=s['tokens'], rounds=s['rounds'])
 
 # %% ../../nbs/53_backtrack.ipynb #b788ef29
 @register_recipe
@@ -109,63 +132,40 @@ class BacktrackRecipe(Recipe):
             scored = {i: [] for i in act}
             for (i, t), ss in zip(flat, sc): scored[i].append((t, float(ss[-1])))
             # 3. keep the best; write the failed ones as backtracking; when all fail, abandon the last kept step
-            for i in act:
-                s = S[i]
-                ranked = sorted(scored[i], key=lambda ts: -ts[1])
-                failed = [(t, v) for t, v in ranked if v < c.threshold]
-                for t, v in failed: s['prm'].append(dict(completions=s['path'] + [t], labels=[True] * len(s['path']) + [False]))
-                shown = [('fail', t, fail_reason(t, v, c.threshold, scorer.name if hasattr(scorer, 'name') else 'validator'), _anchor(s['path']))
-                         for t, v in failed[:c.show_failed]]
-                if ranked and ranked[0][1] >= c.threshold:
-                    best = ranked[0][0]
-                    s['events'] += shown + [('step', best)]; s['path'].append(best)
-                    if states_answer(best) or len(s['path']) >= c.max_steps: s['done'] = True
-                else:
-                    s['events'] += shown
-                    if s['path'] and s['backs'] < c.max_backtracks:
-                        gone = s['path'].pop(); s['backs'] += 1
-                        s['events'].append(('back', f"no next step after \"{_short(gone, 50)}\" checks out", _anchor(s['path'])))
-                    elif s['backs'] >= c.max_backtracks: s['done'] = True
-        recs = []
-        for p, s, b in zip(probs, S, base):
-            last = s['path'][-1] if s['path'] else ''
-            answered = bool(last) and states_answer(last)
-            correct = answered and bool(grade(p.answer, last))
-            prm = [dict(completions=s['path'], labels=[True] * (len(s['path']) - 1) + [correct])] if s['path'] else []
-            recs.append(dict(key=p.id, id=p.id, question=p.question, answer=p.answer, prompt=b, path=s['path'],
-                             events=[list(e) for e in s['events']], trace=render_trace(s['events']), answered=answered, correct=correct,
-                             backtracks=s['backs'], failed_steps=sum(e[0] == 'fail' for e in s['events']), prm=prm + s['prm'],
-                             tokens=s['tokens'], rounds=s['rounds']))
-        return recs
+            for i in act: _advance(S[i], scored[i], c, scorer.name if hasattr(scorer, 'name') else 'validator')
+        return [_record(p, s, b) for p, s, b in zip(probs, S, base)]
 
-    def _run(self, run:SynthRun):
-        c = self.cfg
-        probs = self.problems()
-        by = {p.id: p for p in probs}
-        scorer = load_scorer(c.scorer, run.policy)
-        recs = run.stage('traces', [dict(key=p.id) for p in probs], lambda part: self.make(run.policy, scorer, [by[it['key']] for it in part]), c.chunk)
-        rows, filt = self.rows(recs)
-        about = (f"{len(recs)} `{c.task}` {c.split} problems{f' of level {c.level}' if c.level else ''}. At each step the policy "
-                 f"proposes {c.candidates} next steps (temperature {c.temperature}, up to {c.step_tokens} tokens, ending at a blank "
-                 f"line); the validator `{c.scorer}` scores each after the path so far (`Scorer.score_steps`); the best is kept if it "
-                 f"scores at least {c.threshold}, and up to {c.show_failed} failed candidate(s) per step are written into the trace "
-                 f"followed by \"This path fails because ...; going back to ...\". When no candidate passes, the last kept step is "
-                 f"abandoned (at most {c.max_backtracks} times). A kept step that states an answer ends the trace; it is graded "
-                 f"against the gold answer (training problems){' and only correct traces become SFT rows' if c.require_correct else ''}. "
-                 f"PRM rows: the kept path (last label = outcome) and each failed branch after its prefix (label False).")
-        issues = ["The arithmetic validator only sees `a op b = c`; a step with wrong reasoning but no equation passes with 0.5.",
-                  "Backtracking text is templated (\"This path fails because ...\"), not written by the model."]
-        return rows, filt, dict(about=about, domains=f"math word problems ({c.task})", issues=issues)
+# %% ../../nbs/53_backtrack.ipynb #8d0e3750
+@patch
+def rows(self:BacktrackRecipe, recs:list) -> tuple:
+    "SFT rows (the trace with its backtracking) and PRM rows, with the filter statistics."
+    c = self.cfg
+    keep = [r for r in recs if r['trace'] and (r['correct'] or not c.require_correct)]
+    sft = [dict(sft_row(r['prompt'], r['trace']), id=r['id']) for r in keep]
+    prm = [dict(prompt=prompt_text(r['prompt']), completions=x['completions'], labels=x['labels'], id=f"{r['id']}/{k}")
+           for r in recs for k, x in enumerate(r['prm']) if x['completions']]
+    filt = {'problems': len(recs), 'answered': sum(r['answered'] for r in recs), 'correct (gold answer)': sum(r['correct'] for r in recs),
+            'traces with a failed branch': sum(r['failed_steps'] > 0 for r in recs),
+            'failed branches written': sum(r['failed_steps'] for r in recs), 'backtracks (kept step abandoned)': sum(r['backtracks'] for r in recs),
+            'SFT rows': len(sft), 'SFT rows with backtracking': sum('This path fails' in r['trace'] for r in keep), 'PRM rows': len(prm)}
+    return {'sft': sft, 'prm': prm}, filt
 
-    def rows(self, recs:list) -> tuple:
-        "SFT rows (the trace with its backtracking) and PRM rows, with the filter statistics."
-        c = self.cfg
-        keep = [r for r in recs if r['trace'] and (r['correct'] or not c.require_correct)]
-        sft = [dict(sft_row(r['prompt'], r['trace']), id=r['id']) for r in keep]
-        prm = [dict(prompt=r['prompt'][-1]['content'], completions=x['completions'], labels=x['labels'], id=f"{r['id']}/{k}")
-               for r in recs for k, x in enumerate(r['prm']) if x['completions']]
-        filt = {'problems': len(recs), 'answered': sum(r['answered'] for r in recs), 'correct (gold answer)': sum(r['correct'] for r in recs),
-                'traces with a failed branch': sum(r['failed_steps'] > 0 for r in recs),
-                'failed branches written': sum(r['failed_steps'] for r in recs), 'backtracks (kept step abandoned)': sum(r['backtracks'] for r in recs),
-                'SFT rows': len(sft), 'SFT rows with backtracking': sum('This path fails' in r['trace'] for r in keep), 'PRM rows': len(prm)}
-        return {'sft': sft, 'prm': prm}, filt
+# %% ../../nbs/53_backtrack.ipynb #2725b330
+@patch
+def _run(self:BacktrackRecipe, run:SynthRun):
+    "Make the traces (resumable stage `traces`), then the rows, filter counts and card text."
+    c = self.cfg
+    scorer = load_scorer(c.scorer, run.policy)
+    recs = self.problem_stage(run, lambda ps: self.make(run.policy, scorer, ps))
+    rows, filt = self.rows(recs)
+    about = (f"{len(recs)} `{c.task}` {c.split} problems{f' of level {c.level}' if c.level else ''}. At each step the policy "
+             f"proposes {c.candidates} next steps (temperature {c.temperature}, up to {c.step_tokens} tokens, ending at a blank "
+             f"line); the validator `{c.scorer}` scores each after the path so far (`Scorer.score_steps`); the best is kept if it "
+             f"scores at least {c.threshold}, and up to {c.show_failed} failed candidate(s) per step are written into the trace "
+             f"followed by \"This path fails because ...; going back to ...\". When no candidate passes, the last kept step is "
+             f"abandoned (at most {c.max_backtracks} times). A kept step that states an answer ends the trace; it is graded "
+             f"against the gold answer (training problems){' and only correct traces become SFT rows' if c.require_correct else ''}. "
+             f"PRM rows: the kept path (last label = outcome) and each failed branch after its prefix (label False).")
+    issues = ["The arithmetic validator only sees `a op b = c`; a step with wrong reasoning but no equation passes with 0.5.",
+              "Backtracking text is templated (\"This path fails because ...\"), not written by the model."]
+    return rows, filt, dict(about=about, domains=f"math word problems ({c.task})", issues=issues)

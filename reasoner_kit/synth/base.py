@@ -9,47 +9,17 @@ from dataclasses import dataclass, asdict, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, progress, read_jsonl, stable_hash, write_jsonl
+from fastcore.basics import patch
+
+from ..core import KitError, JsonlLog, Registry, read_jsonl, resumable_map, stable_hash, write_jsonl
 from ..data import load_task
 from ..policy.base import Policy
+from ..policy.wrappers import MeteredPolicy, Usage
 
 # %% auto #0
-__all__ = ['MANIFEST', 'NGRAM', 'BENCHMARKS', 'TRL_COLUMNS', 'FIELDS', 'RECIPES', 'Usage', 'MeteredPolicy', 'SynthRun', 'words',
+__all__ = ['MANIFEST', 'NGRAM', 'BENCHMARKS', 'TRL_COLUMNS', 'FIELDS', 'RECIPES', 'register_recipe', 'SynthRun', 'words',
            'ngrams', 'ContaminationIndex', 'contamination_index', 'row_text', 'filter_contaminated', 'export_rows',
-           'write_card', 'register_recipe', 'load_recipes', 'Recipe', 'recipe_from_args', 'synth_args', 'cmd_synth',
-           'synth_main']
-
-# %% ../../nbs/50_synth_base.ipynb #ecb10733
-@dataclass
-class Usage:
-    "Calls and tokens spent; `cost` prices them."
-    calls:int=0               # batched generate calls (a round of a recipe is one call)
-    prompt_tokens:int=0       # tokens read, once per prompt
-    completion_tokens:int=0   # tokens written, every sample
-    def __add__(self, o): return Usage(*(getattr(self, f.name) + getattr(o, f.name) for f in fields(self)))
-    def __sub__(self, o): return Usage(*(getattr(self, f.name) - getattr(o, f.name) for f in fields(self)))
-    @property
-    def tokens(self) -> int: return self.prompt_tokens + self.completion_tokens
-    def cost(self,
-             price_in:float=0.0, # dollars per million prompt tokens
-             price_out:float=0.0) -> float: # dollars per million completion tokens
-        "What these tokens cost in dollars."
-        return round((self.prompt_tokens * price_in + self.completion_tokens * price_out) / 1e6, 6)
-    def to_dict(self): return asdict(self)
-
-class MeteredPolicy(Policy):
-    "Any policy, with the calls and tokens of every `generate` counted in `usage`."
-    def __init__(self, inner:Policy): # the policy that does the work
-        self.inner, self.usage, self.name = inner, Usage(), inner.name
-    def generate(self, prompts, params=None, **kw):
-        out = self.inner.generate(prompts, params, **kw)
-        self.usage = self.usage + Usage(1, sum(o[0].prompt_tokens for o in out if o),
-                                        sum(s.completion_tokens for o in out for s in o))
-        return out
-    def __getattr__(self, k):   # tokenizer, token_logprobs, ... of the wrapped policy
-        if k == 'inner': raise AttributeError(k)
-        return getattr(self.inner, k)
-    def __repr__(self): return f"MeteredPolicy({self.inner!r})"
+           'write_card', 'Recipe', 'recipe_from_args', 'synth_args', 'cmd_synth', 'synth_main']
 
 # %% ../../nbs/50_synth_base.ipynb #4408ce14
 MANIFEST = 'manifest.json'
@@ -59,6 +29,24 @@ def _write_json(path, obj):
     tmp = Path(path).with_suffix(f'.tmp{os.getpid()}')
     tmp.write_text(json.dumps(obj, indent=1, default=str)); os.replace(tmp, path)
 
+def _manifest(out:Path, # the run's folder
+              conf:dict, # recipe, policy and config: what makes the data
+              resume:bool) -> dict: # continue the run already in `out`
+    "A new run's manifest, or the manifest of the run in `out` when it is resumed with the same settings."
+    key = stable_hash(json.dumps(conf, sort_keys=True, default=str))
+    if (out / MANIFEST).exists():
+        old = json.loads((out / MANIFEST).read_text())
+        if not resume: raise KitError(f"{out} already holds a {old['recipe']} run", "pass --resume to continue it, or choose a new --out")
+        if old['key'] != key:
+            diff = sorted(k for k in set(conf['config']) | set(old['config']) if conf['config'].get(k) != old['config'].get(k))
+            if old['policy'] != conf['policy'] or old['recipe'] != conf['recipe']: diff = ['recipe/policy'] + diff
+            raise KitError(f"{out} holds a run with other settings ({', '.join(map(str, diff[:4]))})",
+                           "resume with the same flags, or choose a new --out")
+        return dict(old, resumes=old.get('resumes', 0) + 1, status='running')
+    out.mkdir(parents=True, exist_ok=True)
+    return dict(conf, key=key, status='running', created=time.strftime('%Y-%m-%d %H:%M:%S'), resumes=0, stages={}, usage=Usage().to_dict())
+
+# %% ../../nbs/50_synth_base.ipynb #301550d9
 class SynthRun:
     "A resumable synthesis run in folder `out`: `manifest.json` plus one append-only JSONL file per stage."
     def __init__(self,
@@ -72,22 +60,7 @@ class SynthRun:
         self.out, self.recipe, self.cfg, self.prices = Path(out), recipe, cfg, tuple(prices)
         self.policy = policy if isinstance(policy, MeteredPolicy) else MeteredPolicy(policy)
         self.meters = [self.policy]
-        conf = dict(recipe=recipe, policy=policy_name or self.policy.name, config=asdict(cfg))
-        key = stable_hash(json.dumps(conf, sort_keys=True, default=str))
-        m = self.out / MANIFEST
-        if m.exists():
-            old = json.loads(m.read_text())
-            if not resume: raise KitError(f"{self.out} already holds a {old['recipe']} run", "pass --resume to continue it, or choose a new --out")
-            if old['key'] != key:
-                diff = sorted(k for k in set(conf['config']) | set(old['config']) if conf['config'].get(k) != old['config'].get(k))
-                if old['policy'] != conf['policy'] or old['recipe'] != recipe: diff = ['recipe/policy'] + diff
-                raise KitError(f"{self.out} holds a run with other settings ({', '.join(map(str, diff[:4]))})",
-                               "resume with the same flags, or choose a new --out")
-            self.manifest = old; self.manifest['resumes'] = old.get('resumes', 0) + 1; self.manifest['status'] = 'running'
-        else:
-            self.out.mkdir(parents=True, exist_ok=True)
-            self.manifest = dict(conf, key=key, status='running', created=time.strftime('%Y-%m-%d %H:%M:%S'),
-                                 resumes=0, stages={}, usage=Usage().to_dict())
+        self.manifest = _manifest(self.out, dict(recipe=recipe, policy=policy_name or self.policy.name, config=asdict(cfg)), resume)
         self.save()
 
     def save(self):
@@ -105,34 +78,27 @@ class SynthRun:
 
     def _spent(self) -> Usage: return sum((m.usage for m in self.meters), Usage())
 
-    def stage(self,
-              name:str, # the stage: its records go to `name.jsonl`
-              items:list, # work items: dicts with a unique 'key'
-              fn, # a chunk of items -> one record (a dict with the item's 'key') per item
-              chunk:int=8, # items per call of `fn`: the checkpoint granularity
-              desc:str|None=None) -> list: # progress-bar label
-        "Run `fn` over the items not yet done, appending each record as soon as its chunk ends; all records in item order."
-        keys = [it['key'] for it in items]
-        if len(set(keys)) != len(keys): raise KitError(f"stage '{name}' has duplicate item keys", "give every item a unique key")
-        if chunk < 1: raise KitError("chunk must be >= 1", "pass --chunk 1 or more")
-        log = JsonlLog(self.out / f'{name}.jsonl', key='key')
-        todo = [it for it in items if it['key'] not in log]
-        st = self.manifest['stages'].setdefault(name, dict(items=0, done=0, chunks=0, usage=Usage().to_dict()))
-        st['items'] = len(items)
-        for b in progress(range(0, len(todo), chunk), desc=desc or f"{self.recipe}: {name}", total=-(-len(todo) // chunk)):
-            part, before = todo[b:b + chunk], self._spent()
-            recs = fn(part)
-            want = {it['key'] for it in part}
-            if {r['key'] for r in recs} != want: raise KitError(f"stage '{name}' returned records for other keys than it was given", "return one record per item, with its 'key'")
-            for r in recs:
-                if r['key'] not in log: log.append(r)    # never twice, whatever `fn` returns
-            d = self._spent() - before
-            st['usage'] = (Usage(**st['usage']) + d).to_dict(); self.manifest['usage'] = (self.usage + d).to_dict()
-            st['done'], st['chunks'] = len(log), st['chunks'] + 1
-            self.save()
-        st['done'] = len(log)
-        by = {r['key']: r for r in log.records}
-        return [by[k] for k in keys if k in by]
+# %% ../../nbs/50_synth_base.ipynb #40c407f7
+@patch
+def stage(self:SynthRun,
+          name:str, # the stage: its records go to `name.jsonl`
+          items:list, # work items: dicts with a unique 'key'
+          fn, # a chunk of items -> one record (a dict with the item's 'key') per item
+          chunk:int=8, # items per call of `fn`: the checkpoint granularity
+          desc:str|None=None) -> list: # progress-bar label
+    "Run `fn` over the items not yet done, appending each record as soon as its chunk ends; all records in item order."
+    log = JsonlLog(self.out / f'{name}.jsonl', key='key')
+    st = self.manifest['stages'].setdefault(name, dict(items=0, done=0, chunks=0, usage=Usage().to_dict()))
+    st['items'], last = len(items), [self._spent()]
+    def saved(part, recs):
+        "The chunk's usage and the stage's progress, into the manifest."
+        now = self._spent(); d, last[0] = now - last[0], now
+        st['usage'] = (Usage(**st['usage']) + d).to_dict(); self.manifest['usage'] = (self.usage + d).to_dict()
+        st['done'], st['chunks'] = len(log), st['chunks'] + 1
+        self.save()
+    recs = resumable_map(items, fn, log, chunk=chunk, desc=desc or f"{self.recipe}: {name}", on_chunk=saved)
+    st['done'] = len(log)
+    return recs
 
 # %% ../../nbs/50_synth_base.ipynb #7b723818
 NGRAM = 13
@@ -147,6 +113,7 @@ def ngrams(text:str, n:int=NGRAM) -> set: # text; n-gram length
     w = words(text)
     return {' '.join(w[i:i + n]) for i in range(len(w) - n + 1)}
 
+# %% ../../nbs/50_synth_base.ipynb #e38ee724
 class ContaminationIndex:
     "The 13-grams of benchmark test sets, each mapped to the benchmark and item it came from."
     def __init__(self,
@@ -176,6 +143,7 @@ def contamination_index(benchmarks:tuple=BENCHMARKS) -> ContaminationIndex:
     "The index over the test sets, built once per process."
     return ContaminationIndex(benchmarks)
 
+# %% ../../nbs/50_synth_base.ipynb #268869db
 def row_text(row:dict) -> str: # a TRL row
     "All the text of a row: every message content and every string field, prompt included."
     def flat(v):
@@ -270,17 +238,10 @@ def write_card(out:str|Path, # the run's folder
     return p
 
 # %% ../../nbs/50_synth_base.ipynb #23d746fb
-RECIPES = {}
+RECIPES = Registry('recipe', {n: f'reasoner_kit.synth.{n}:{n.capitalize()}Recipe' for n in ('strawberry', 'raspberry', 'backtrack')})
+register_recipe = RECIPES.register   # class decorator: a recipe available by its `name`
 
-def register_recipe(cls):
-    "Class decorator: make a recipe available by its `name`."
-    RECIPES[cls.name] = cls; return cls
-
-def load_recipes() -> dict:
-    "Import the kit's recipe modules (they register themselves); the registry."
-    from reasoner_kit.synth import base as synth, strawberry as synth_strawberry, raspberry as synth_raspberry, backtrack as synth_backtrack  # noqa: F401
-    return synth.RECIPES
-
+# %% ../../nbs/50_synth_base.ipynb #87033395
 class Recipe:
     "Base class of a data-synthesis recipe: `run(policy, out)` makes a dataset folder."
     name, title, Config = 'recipe', 'recipe', None
@@ -310,18 +271,23 @@ class Recipe:
         write_card(out, self.title, run, sizes, card['about'], card['domains'], filters, rep, card['issues'])
         return dict(recipe=self.name, out=str(out), sizes=sizes, filters=filters, contamination=rep, usage=run.usage.to_dict(),
                     cost=run.usage.cost(*prices))
-    uses_gold:bool = False    # selects traces with gold answers: must never run on a test split
+    uses_gold:bool = False    # selects traces with gold answers: must never run on a dev or test split
     def check(self):
         "Raise `KitError` on settings that cannot work, before any model is loaded."
-        if self.uses_gold and getattr(self.cfg, 'split', None) == 'test':
-            raise KitError(f"{self.name} selects traces with the gold answer, so it must not run on a test split", "use --split train")
+        if self.uses_gold and getattr(self.cfg, 'split', None) in ('dev', 'test'):
+            raise KitError(f"{self.name} selects traces with the gold answer, so it must not run on a dev or test split", "use --split train")
     def problems(self) -> list:
         "The seed problems of recipes configured with task, split, level, problems and seed."
         c = self.cfg
         self.check()
         return load_task(c.task, c.split, limit=c.problems, level=c.level, seed=c.seed)
+    def problem_stage(self, run:SynthRun, make) -> list: # make: a chunk of seed problems -> one record per problem, keyed by its id
+        "The resumable `traces` stage over the seed problems, `chunk` problems per call of `make`."
+        probs = self.problems(); by = {p.id: p for p in probs}
+        return run.stage('traces', [dict(key=p.id) for p in probs], lambda part: make([by[it['key']] for it in part]), self.cfg.chunk)
     def _run(self, run:SynthRun): raise NotImplementedError(f"{type(self).__name__} must implement _run")
 
+# %% ../../nbs/50_synth_base.ipynb #d3211707
 def _coerce(v:str, default):
     "A --set value as the type of the field's default."
     if isinstance(default, bool): return v.lower() in ('1', 'true', 'yes')
@@ -335,9 +301,7 @@ def _coerce(v:str, default):
 
 def recipe_from_args(a) -> Recipe:
     "Build the recipe the command line asks for."
-    recipes = load_recipes()
-    if a.recipe not in recipes: raise KitError(f"unknown recipe '{a.recipe}'", f"use one of: {', '.join(recipes)}")
-    cls = recipes[a.recipe]
+    cls = RECIPES[a.recipe]   # imports the recipe's module on first use; an unknown name lists the others
     kw, dflt = {}, {f.name: getattr(cls.Config(), f.name) for f in fields(cls.Config)}
     for flag, fld in cls.flags.items():
         if getattr(a, flag, None) is not None: kw[fld] = getattr(a, flag)
@@ -350,6 +314,7 @@ def recipe_from_args(a) -> Recipe:
         if k in kw and kw[k] < 1: raise KitError(f"{k} must be >= 1", "pass a positive number")
     return cls(**kw)
 
+# %% ../../nbs/50_synth_base.ipynb #2f444f8b
 def synth_args(p):
     "Add the flags of `reasoner-kit synth` to an argparse parser."
     p.add_argument('recipe', help='strawberry, raspberry or backtrack')
@@ -358,7 +323,7 @@ def synth_args(p):
     p.add_argument('--resume', action='store_true', help='continue the run already in --out')
     p.add_argument('--limit', type=int, default=None, help='problems (strawberry, backtrack) or queries (raspberry)')
     p.add_argument('--task', default=None, help='problem source: arith, gsm8k, math500, or a .jsonl file (strawberry, backtrack)')
-    p.add_argument('--split', default=None, choices=['train', 'test'])
+    p.add_argument('--split', default=None, choices=['train', 'dev', 'test'])
     p.add_argument('--level', type=int, default=None)
     p.add_argument('--samples', type=int, default=None, help='traces per problem (strawberry) or candidate steps (backtrack)')
     p.add_argument('--temperature', type=float, default=None)
@@ -371,6 +336,7 @@ def synth_args(p):
     p.add_argument('--price-out', type=float, default=0.0, help='dollars per million completion tokens')
     p.add_argument('--no-contamination', action='store_true', help='skip the 13-gram check against the test sets')
 
+# %% ../../nbs/50_synth_base.ipynb #d8e37dbe
 def cmd_synth(a):
     "reasoner-kit synth: run a data-synthesis recipe into a resumable dataset folder with its card."
     from reasoner_kit.policy.base import load_policy

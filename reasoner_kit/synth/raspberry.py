@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from fastcore.basics import patch
+
 from ..core import KitError, cache_dir, stable_hash
 from ..reward.judge import Criterion, grade_with_rubric
 from ..learn.data import sft_row
@@ -162,88 +164,97 @@ class RaspberryRecipe(Recipe):
         return grade_with_rubric(judge, qs, QUERY_RUBRIC, context=ctx, retries=self.cfg.judge_retries,
                                  max_tokens=self.cfg.judge_tokens, seed=seed)
 
-    def make_queries(self, policy, judge, slots:list) -> list:
-        "Write, grade, improve or drop the queries of a chunk of slots."
-        c = self.cfg
-        seed = c.seed + int(stable_hash(slots[0]['key'], n=6), 16)
-        prompts = [[dict(role='user', content=QUERY_PROMPT.format(**s))] for s in slots]
-        # 1. one query per slot, one batched call
-        outs = policy.generate(prompts, SamplingParams(n=1, temperature=c.temperature, max_tokens=c.query_tokens, seed=seed))
-        recs = [dict(s, raw=o[0].text, query=clean_query(o[0].text), history=[]) for s, o in zip(slots, outs)]
-        weak = lambda r: r['grade'] is None or r['grade'] < c.min_score
-        todo = [r for r in recs if r['query']]
+# %% ../../nbs/52_raspberry.ipynb #2bd5e9b8
+@patch
+def make_queries(self:RaspberryRecipe, policy, judge, slots:list) -> list:
+    "Write, grade, improve or drop the queries of a chunk of slots."
+    c = self.cfg
+    seed = c.seed + int(stable_hash(slots[0]['key'], n=6), 16)
+    prompts = [[dict(role='user', content=QUERY_PROMPT.format(**s))] for s in slots]
+    # 1. one query per slot, one batched call
+    outs = policy.generate(prompts, SamplingParams(n=1, temperature=c.temperature, max_tokens=c.query_tokens, seed=seed))
+    recs = [dict(s, raw=o[0].text, query=clean_query(o[0].text), history=[]) for s, o in zip(slots, outs)]
+    weak = lambda r: r['grade'] is None or r['grade'] < c.min_score
+    todo = [r for r in recs if r['query']]
+    for r in recs:
+        if not r['query']: r.update(grade=None, status='dropped', why='empty query')
+    for rnd in range(c.improve_rounds + 1):
+        if not todo: break
+        # 2. grade every query still in play (batched); keep the strong ones
+        res = self._grade(judge, [r['query'] for r in todo], todo, seed + 7 + rnd)
+        for r, g in zip(todo, res):
+            r['grade'] = g.fraction; r['scores'] = g.scores
+            r['history'].append(dict(query=r['query'], scores=g.scores, grade=g.fraction, failed=g.failed))
+        todo = [r for r in todo if weak(r)]
         for r in recs:
-            if not r['query']: r.update(grade=None, status='dropped', why='empty query')
-        for rnd in range(c.improve_rounds + 1):
-            if not todo: break
-            # 2. grade every query still in play (batched); keep the strong ones
-            res = self._grade(judge, [r['query'] for r in todo], todo, seed + 7 + rnd)
-            for r, g in zip(todo, res):
-                r['grade'] = g.fraction; r['scores'] = g.scores
-                r['history'].append(dict(query=r['query'], scores=g.scores, grade=g.fraction, failed=g.failed))
-            todo = [r for r in todo if weak(r)]
-            for r in recs:
-                if r not in todo and 'status' not in r: r['status'] = 'kept'
-            if rnd == c.improve_rounds or not todo: break
-            # 3. rewrite the weak ones (batched), then grade them again
-            why = lambda r: 'the grader gave no valid grade' if r['grade'] is None else ', '.join(f"{k} {v:g}/5" for k, v in r['scores'].items())
-            rw = [[dict(role='user', content=IMPROVE_PROMPT.format(query=r['query'], why=why(r), **{k: r[k] for k in ('domain', 'topic')}))] for r in todo]
-            for r, o in zip(todo, policy.generate(rw, SamplingParams(n=1, temperature=c.temperature, max_tokens=c.query_tokens, seed=seed + 13 + rnd))):
-                q = clean_query(o[0].text)       # a rewrite that echoes the instructions keeps the old query
-                if q and not _ECHO.search(q): r['query'] = q
-                r['improved'] = r.get('improved', 0) + 1
-        for r in todo: r.update(status='dropped', why='no valid grade' if r['grade'] is None else f"grade {r['grade']:.2f} < {c.min_score}")
-        return recs
+            if r not in todo and 'status' not in r: r['status'] = 'kept'
+        if rnd == c.improve_rounds or not todo: break
+        # 3. rewrite the weak ones (batched), then grade them again
+        why = lambda r: 'the grader gave no valid grade' if r['grade'] is None else ', '.join(f"{k} {v:g}/5" for k, v in r['scores'].items())
+        rw = [[dict(role='user', content=IMPROVE_PROMPT.format(query=r['query'], why=why(r), **{k: r[k] for k in ('domain', 'topic')}))] for r in todo]
+        for r, o in zip(todo, policy.generate(rw, SamplingParams(n=1, temperature=c.temperature, max_tokens=c.query_tokens, seed=seed + 13 + rnd))):
+            q = clean_query(o[0].text)       # a rewrite that echoes the instructions keeps the old query
+            if q and not _ECHO.search(q): r['query'] = q
+            r['improved'] = r.get('improved', 0) + 1
+    for r in todo: r.update(status='dropped', why='no valid grade' if r['grade'] is None else f"grade {r['grade']:.2f} < {c.min_score}")
+    return recs
 
-    def make_answers(self, policy, qs:list) -> list:
-        "Chain-of-thought answer, self-critique and clean-up for a chunk of queries: three batched calls."
-        c = self.cfg
-        seed = c.seed + int(stable_hash(qs[0]['key'], n=6), 16)
-        greedy = lambda n: SamplingParams(n=1, temperature=0.0, max_tokens=n, seed=seed)
-        cot = policy.generate([[dict(role='user', content=ANSWER_PROMPT.format(query=q['query']))] for q in qs],
-                              SamplingParams(n=1, temperature=c.answer_temperature, max_tokens=c.answer_tokens, seed=seed))
-        cot = [o[0].text.strip() for o in cot]
-        crit = [o[0].text.strip() for o in policy.generate(
-            [[dict(role='user', content=SELF_CRITIQUE_PROMPT.format(query=q['query'], answer=a))] for q, a in zip(qs, cot)], greedy(c.critique_tokens))]
-        clean = [o[0].text.strip() for o in policy.generate(
-            [[dict(role='user', content=CLEANUP_PROMPT.format(query=q['query'], answer=a, critique=k))] for q, a, k in zip(qs, cot, crit)], greedy(c.answer_tokens))]
-        return [dict(key=q['key'], query=q['query'], domain=q['domain'], skill=q['skill'], topic=q['topic'], grade=q['grade'],
-                     answer=a, critique=k, critique_clean=no_mistakes(k), response=r,
-                     ok=bool(r) and not _LEAK.search(r) and not repetitive(r)) for q, a, k, r in zip(qs, cot, crit, clean)]
+# %% ../../nbs/52_raspberry.ipynb #8c9128b0
+@patch
+def make_answers(self:RaspberryRecipe, policy, qs:list) -> list:
+    "Chain-of-thought answer, self-critique and clean-up for a chunk of queries: three batched calls."
+    c = self.cfg
+    seed = c.seed + int(stable_hash(qs[0]['key'], n=6), 16)
+    greedy = lambda n: SamplingParams(n=1, temperature=0.0, max_tokens=n, seed=seed)
+    cot = policy.generate([[dict(role='user', content=ANSWER_PROMPT.format(query=q['query']))] for q in qs],
+                          SamplingParams(n=1, temperature=c.answer_temperature, max_tokens=c.answer_tokens, seed=seed))
+    cot = [o[0].text.strip() for o in cot]
+    crit = [o[0].text.strip() for o in policy.generate(
+        [[dict(role='user', content=SELF_CRITIQUE_PROMPT.format(query=q['query'], answer=a))] for q, a in zip(qs, cot)], greedy(c.critique_tokens))]
+    clean = [o[0].text.strip() for o in policy.generate(
+        [[dict(role='user', content=CLEANUP_PROMPT.format(query=q['query'], answer=a, critique=k))] for q, a, k in zip(qs, cot, crit)], greedy(c.answer_tokens))]
+    return [dict(key=q['key'], query=q['query'], domain=q['domain'], skill=q['skill'], topic=q['topic'], grade=q['grade'],
+                 answer=a, critique=k, critique_clean=no_mistakes(k), response=r,
+                 ok=bool(r) and not _LEAK.search(r) and not repetitive(r)) for q, a, k, r in zip(qs, cot, crit, clean)]
 
-    def _run(self, run:SynthRun):
-        c = self.cfg
-        from reasoner_kit.policy.base import load_policy
-        judge = run.meter(load_policy(c.judge)) if c.judge else run.policy
-        slots = make_slots(c)
-        qrecs = run.stage('queries', slots, lambda part: self.make_queries(run.policy, judge, part), c.chunk)
-        kept = [r for r in qrecs if r['status'] == 'kept']
-        dup = dedup_by_embedding([r['query'] for r in kept], c.dedup_threshold)
-        distinct = [r for r, d in zip(kept, dup) if d is None]
-        chosen = distinct[:c.queries]
-        arecs = run.stage('answers', [dict(key=r['key']) for r in chosen],
-                          lambda part: self.make_answers(run.policy, [next(r for r in chosen if r['key'] == it['key']) for it in part]), c.chunk)
-        rows, filt = self.rows(qrecs, kept, distinct, chosen, arecs)
-        about = (f"{len(slots)} query slots ({c.oversample} per wanted query) spread round-robin over the domains; each slot "
-                 f"draws a skill and a seed topic of its domain (`synth_raspberry.DOMAINS`) and the policy writes one question "
-                 f"(temperature {c.temperature}). `judge.grade_with_rubric` grades each for clarity, need for reasoning and "
-                 f"self-containedness (0-5 each); a query under {c.min_score:.0%} of the maximum, or without a valid grade, is "
-                 f"rewritten by the policy and graded again ({c.improve_rounds} round(s)), then dropped. The kept queries are "
-                 f"de-duplicated with all-MiniLM-L6-v2 embeddings (packaged offline; cosine >= {c.dedup_threshold}), and the first "
-                 f"{c.queries} distinct ones are answered: a chain of thought (temperature {c.answer_temperature}), a "
-                 f"self-critique, and a clean-up pass that rewrites both into one single-shot response (the SFT completion).")
-        doms = ', '.join(f"{d} ({sum(r['domain'] == d for r in arecs)})" for d in c.domains)
-        issues = ["Answers are not verified: there is no gold answer for a synthesized query. Use a strong policy or judge for real data.",
-                  "The grader is the policy itself unless `judge` names another; a 135M model grades almost at random."]
-        return rows, filt, dict(about=about, domains=doms + ' (answered queries per domain)', issues=issues)
+# %% ../../nbs/52_raspberry.ipynb #93bb843f
+@patch
+def rows(self:RaspberryRecipe, qrecs, kept, distinct, chosen, arecs) -> tuple:
+    "SFT rows (query -> cleaned-up response) and the filter statistics."
+    sft = [dict(sft_row([dict(role='user', content=r['query'])], r['response']), id=r['key']) for r in arecs if r['ok']]
+    filt = {'query slots': len(qrecs), 'empty queries': sum(r.get('why') == 'empty query' for r in qrecs),
+            'improved (rewritten at least once)': sum(r.get('improved', 0) > 0 for r in qrecs),
+            'kept after rubric grading': len(kept), 'dropped: weak or ungradable': len(qrecs) - len(kept),
+            'dropped: near-duplicates': len(kept) - len(distinct), 'answered': len(arecs),
+            'self-critique says NO MISTAKES': sum(r['critique_clean'] for r in arecs),
+            'dropped: clean-up empty, looping, or mentions the draft/notes': sum(not r['ok'] for r in arecs), 'SFT rows': len(sft)}
+    return {'sft': sft}, filt
 
-    def rows(self, qrecs, kept, distinct, chosen, arecs) -> tuple:
-        "SFT rows (query -> cleaned-up response) and the filter statistics."
-        sft = [dict(sft_row([dict(role='user', content=r['query'])], r['response']), id=r['key']) for r in arecs if r['ok']]
-        filt = {'query slots': len(qrecs), 'empty queries': sum(r.get('why') == 'empty query' for r in qrecs),
-                'improved (rewritten at least once)': sum(r.get('improved', 0) > 0 for r in qrecs),
-                'kept after rubric grading': len(kept), 'dropped: weak or ungradable': len(qrecs) - len(kept),
-                'dropped: near-duplicates': len(kept) - len(distinct), 'answered': len(arecs),
-                'self-critique says NO MISTAKES': sum(r['critique_clean'] for r in arecs),
-                'dropped: clean-up empty, looping, or mentions the draft/notes': sum(not r['ok'] for r in arecs), 'SFT rows': len(sft)}
-        return {'sft': sft}, filt
+# %% ../../nbs/52_raspberry.ipynb #6c20a5d8
+@patch
+def _run(self:RaspberryRecipe, run:SynthRun):
+    "Write and grade the queries (stage `queries`), de-duplicate, answer the chosen ones (stage `answers`); rows, filter counts and card text."
+    c = self.cfg
+    from reasoner_kit.policy.base import load_policy
+    judge = run.meter(load_policy(c.judge)) if c.judge else run.policy
+    slots = make_slots(c)
+    qrecs = run.stage('queries', slots, lambda part: self.make_queries(run.policy, judge, part), c.chunk)
+    kept = [r for r in qrecs if r['status'] == 'kept']
+    dup = dedup_by_embedding([r['query'] for r in kept], c.dedup_threshold)
+    distinct = [r for r, d in zip(kept, dup) if d is None]
+    chosen = distinct[:c.queries]
+    arecs = run.stage('answers', [dict(key=r['key']) for r in chosen],
+                      lambda part: self.make_answers(run.policy, [next(r for r in chosen if r['key'] == it['key']) for it in part]), c.chunk)
+    rows, filt = self.rows(qrecs, kept, distinct, chosen, arecs)
+    about = (f"{len(slots)} query slots ({c.oversample} per wanted query) spread round-robin over the domains; each slot "
+             f"draws a skill and a seed topic of its domain (`synth_raspberry.DOMAINS`) and the policy writes one question "
+             f"(temperature {c.temperature}). `judge.grade_with_rubric` grades each for clarity, need for reasoning and "
+             f"self-containedness (0-5 each); a query under {c.min_score:.0%} of the maximum, or without a valid grade, is "
+             f"rewritten by the policy and graded again ({c.improve_rounds} round(s)), then dropped. The kept queries are "
+             f"de-duplicated with all-MiniLM-L6-v2 embeddings (packaged offline; cosine >= {c.dedup_threshold}), and the first "
+             f"{c.queries} distinct ones are answered: a chain of thought (temperature {c.answer_temperature}), a "
+             f"self-critique, and a clean-up pass that rewrites both into one single-shot response (the SFT completion).")
+    doms = ', '.join(f"{d} ({sum(r['domain'] == d for r in arecs)})" for d in c.domains)
+    issues = ["Answers are not verified: there is no gold answer for a synthesized query. Use a strong policy or judge for real data.",
+              "The grader is the policy itself unless `judge` names another; a 135M model grades almost at random."]
+    return rows, filt, dict(about=about, domains=doms + ' (answered queries per domain)', issues=issues)

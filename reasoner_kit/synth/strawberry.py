@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from fastcore.basics import patch
+
 from ..core import KitError, stable_hash
 from ..data import load_task, to_messages
 from ..grading import extract_answer, grade
@@ -100,44 +102,47 @@ class StrawberryRecipe(Recipe):
                              solved=solved, k=k, barely=0 < solved < k))
         return recs
 
-    def _run(self, run:SynthRun):
-        c = self.cfg
-        probs = self.problems()
-        by = {p.id: p for p in probs}
-        recs = run.stage('traces', [dict(key=p.id) for p in probs], lambda part: self.make(run.policy, [by[it['key']] for it in part]), c.chunk)
-        rows, filt = self.rows(recs)
-        barely = [r for r in recs if r['barely']]
-        lst = ', '.join(f"`{r['id']}` ({r['solved']}/{r['k']})" for r in barely) or 'none'
-        about = (f"The open-strawberry loop (`refine.strawberry_traces`) on {len(recs)} `{c.task}` {c.split} problems"
-                 f"{f' of level {c.level}' if c.level else ''}: {c.traces} traces per problem at temperature {c.temperature}, at most "
-                 f"{c.max_steps} turns of {c.max_step_tokens} tokens, a random introspection nudge between turns and the final-answer "
-                 f"question every {c.final_every} turns. A verifier (the same policy) critiques a random window of "
-                 f"{c.verify_window} messages of each trace. Traces are marked correct against the gold answer (training problems). "
-                 f"SFT: each correct trace's steps joined by blank lines; DPO: correct vs incorrect traces of one problem; PRM: "
-                 f"arithmetic-checked step labels.\n\nBarely solvable problems (solved by 1 to k-1 of k = {c.traces} traces): {lst}.")
-        issues = ["The verifier is the policy itself; with a 135M model its critiques are weak (see the agreement row above).",
-                  "SFT completions flatten the multi-turn chat: the user's nudges are dropped; the chats are in `traces.jsonl`.",
-                  "A trace that never answers in tags is graded by the last reply that states an answer."]
-        return rows, filt, dict(about=about, domains=f"math word problems ({c.task})", issues=issues)
+# %% ../../nbs/51_strawberry.ipynb #f7f06cd4
+@patch
+def rows(self:StrawberryRecipe, recs:list) -> tuple:
+    "SFT, DPO and PRM rows from the trace records, and the filter statistics."
+    c = self.cfg
+    use = [r for r in recs if r['barely']] if c.only_barely else recs
+    tr = [t for r in recs for t in r['traces']]
+    samples = [dict(id=r['id'], prompt=r['prompt'], answer=r['answer'],
+                    samples=[dict(text=STEP_SEP.join(s for k, s in enumerate(t['steps']) if k == 0 or s != t['steps'][k - 1]),
+                                  correct=t['correct']) for t in r['traces']]) for r in use]
+    sft = [dict(sft_row(s['prompt'], x['text']), id=f"{s['id']}/{j}") for s in samples for j, x in enumerate(s['samples'])
+           if x['correct'] and x['text']]
+    dpo = [dict(row, id=s['id']) for s in samples for row in dpo_pairs([s], per_problem=2)]
+    prm = [dict(row, id=s['id']) for s in samples for row in prm_steps([s], mode='check', max_steps=c.max_steps)]
+    agree = sum(t['verifier_ok'] == t['correct'] for t in tr)
+    filt = {'problems': len(recs), 'traces': len(tr), 'final answer given in tags': sum(t['final_given'] for t in tr),
+            'correct traces (gold answer)': sum(t['correct'] for t in tr),
+            'problems solved at least once': sum(r['solved'] > 0 for r in recs),
+            f'barely solvable problems (1..k-1 of k={c.traces})': sum(r['barely'] for r in recs),
+            'verifier says NO MISTAKES': sum(t['verifier_ok'] for t in tr),
+            'verifier agrees with the gold grade': f"{agree}/{len(tr)}",
+            'SFT rows (correct traces)': len(sft), 'DPO pairs': len(dpo), 'PRM rows': len(prm)}
+    return {'sft': sft, 'dpo': dpo, 'prm': prm}, filt
 
-    def rows(self, recs:list) -> tuple:
-        "SFT, DPO and PRM rows from the trace records, and the filter statistics."
-        c = self.cfg
-        use = [r for r in recs if r['barely']] if c.only_barely else recs
-        tr = [t for r in recs for t in r['traces']]
-        samples = [dict(id=r['id'], prompt=r['prompt'], answer=r['answer'],
-                        samples=[dict(text=STEP_SEP.join(s for k, s in enumerate(t['steps']) if k == 0 or s != t['steps'][k - 1]),
-                                      correct=t['correct']) for t in r['traces']]) for r in use]
-        sft = [dict(sft_row(s['prompt'], x['text']), id=f"{s['id']}/{j}") for s in samples for j, x in enumerate(s['samples'])
-               if x['correct'] and x['text']]
-        dpo = [dict(row, id=s['id']) for s in samples for row in dpo_pairs([s], per_problem=2)]
-        prm = [dict(row, id=s['id']) for s in samples for row in prm_steps([s], mode='check', max_steps=c.max_steps)]
-        agree = sum(t['verifier_ok'] == t['correct'] for t in tr)
-        filt = {'problems': len(recs), 'traces': len(tr), 'final answer given in tags': sum(t['final_given'] for t in tr),
-                'correct traces (gold answer)': sum(t['correct'] for t in tr),
-                'problems solved at least once': sum(r['solved'] > 0 for r in recs),
-                f'barely solvable problems (1..k-1 of k={c.traces})': sum(r['barely'] for r in recs),
-                'verifier says NO MISTAKES': sum(t['verifier_ok'] for t in tr),
-                'verifier agrees with the gold grade': f"{agree}/{len(tr)}",
-                'SFT rows (correct traces)': len(sft), 'DPO pairs': len(dpo), 'PRM rows': len(prm)}
-        return {'sft': sft, 'dpo': dpo, 'prm': prm}, filt
+# %% ../../nbs/51_strawberry.ipynb #520ab62c
+@patch
+def _run(self:StrawberryRecipe, run:SynthRun):
+    "Make the traces (resumable stage `traces`), then the rows, filter counts and card text."
+    c = self.cfg
+    recs = self.problem_stage(run, lambda ps: self.make(run.policy, ps))
+    rows, filt = self.rows(recs)
+    barely = [r for r in recs if r['barely']]
+    lst = ', '.join(f"`{r['id']}` ({r['solved']}/{r['k']})" for r in barely) or 'none'
+    about = (f"The open-strawberry loop (`refine.strawberry_traces`) on {len(recs)} `{c.task}` {c.split} problems"
+             f"{f' of level {c.level}' if c.level else ''}: {c.traces} traces per problem at temperature {c.temperature}, at most "
+             f"{c.max_steps} turns of {c.max_step_tokens} tokens, a random introspection nudge between turns and the final-answer "
+             f"question every {c.final_every} turns. A verifier (the same policy) critiques a random window of "
+             f"{c.verify_window} messages of each trace. Traces are marked correct against the gold answer (training problems). "
+             f"SFT: each correct trace's steps joined by blank lines; DPO: correct vs incorrect traces of one problem; PRM: "
+             f"arithmetic-checked step labels.\n\nBarely solvable problems (solved by 1 to k-1 of k = {c.traces} traces): {lst}.")
+    issues = ["The verifier is the policy itself; with a 135M model its critiques are weak (see the agreement row above).",
+              "SFT completions flatten the multi-turn chat: the user's nudges are dropped; the chats are in `traces.jsonl`.",
+              "A trace that never answers in tags is graded by the last reply that states an answer."]
+    return rows, filt, dict(about=about, domains=f"math word problems ({c.task})", issues=issues)

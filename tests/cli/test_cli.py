@@ -16,6 +16,10 @@ def run(*args):
     (['eval', '--task', '/no/such/file.jsonl', '--policy', 'tiny'], 'file not found'),
     (['eval', '--samples', 'many'], 'invalid int value'),
     (['bogus'], 'invalid choice'),
+    (['search', '--policy', 'tiny', '--strategy', 'self_consistency', '--set', 'parallel=4'], "bad option 'parallel=4' for self_consistency"),
+    (['search', '--policy', 'tiny', '--strategy', 'mcts', '--set', 'value=guess'], "value='guess' is not valid"),
+    (['search', '--policy', 'tiny', '--strategy', 'mcts', '--set', 'parallel=0'], 'parallel must be >= 1'),
+    (['serve', '--policy', 'tiny', '--scorer', 'prn:x'], "unknown scorer 'prn:x'"),
 ])
 def test_bad_input_one_line(args, msg):
     r = run(*args)
@@ -29,3 +33,10 @@ def test_eval_writes_results(tmp_path):
     assert r.returncode == 0, r.stderr
     assert '| tiny / arith |' in r.stdout
     assert (tmp_path / 'samples.jsonl').read_text().count('\n') == 3
+
+def test_search_takes_strategy_options_by_name(tmp_path):
+    "An option of MCTS's own Config (parallel) through --set, the same name get_strategy and the API take."
+    r = run('search', '--policy', 'tiny', '--strategy', 'mcts', '--limit', '1', '--budget', '2', '--max-tokens', '8',
+            '--set', 'parallel=2', '--set', 'max_steps=2', '--set', 'max_step_tokens=4', '--out', str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert '| mcts | 2 | 1 |' in r.stdout

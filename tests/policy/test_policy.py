@@ -34,6 +34,18 @@ def test_openai_policy_against_loopback_server(tiny):
         assert [len(o) for o in out] == [3, 3]
         assert all(s.completion_tokens >= 1 for o in out for s in o)
 
+def test_token_count_and_context_length(tiny):
+    assert tiny.count_tokens(MSGS) == len(tiny.tok(tiny.render(MSGS)).input_ids) == tiny.generate([MSGS], max_tokens=1)[0][0].prompt_tokens
+    assert tiny.count_tokens('Once upon a time') == len(tiny.tok('Once upon a time').input_ids) < tiny.count_tokens(MSGS)
+    assert tiny.context_length == 2048                           # the tiny config's max_position_embeddings
+
+def test_openai_policy_without_token_limits(tiny):
+    "The OpenAI API has no tokenizer route, and this stub lists no max_model_len: both say so in one line, no guess."
+    with ServerThread(make_app(tiny)) as url:
+        pol = load_policy(f'openai:tiny@{url}')
+        with pytest.raises(KitError, match='cannot count tokens'): pol.count_tokens(MSGS)
+        with pytest.raises(KitError, match='does not know its context length'): pol.context_length
+
 def test_openai_policy_servers_without_n(tiny):
     app = make_app(tiny, ignore_n=True)
     with ServerThread(app) as url:

@@ -3,14 +3,14 @@ import math
 
 import pytest
 
-from reasoner_kit.data import load_task, to_messages
+from reasoner_kit.data import load_task, prompt_text, to_messages
 from reasoner_kit.reward.judge import Criterion, JudgeScorer, grade_with_rubric, parse_rubric, parse_score
 from reasoner_kit.policy.base import Policy, Sample
 from reasoner_kit.policy.backends import tiny_model_dir
-from reasoner_kit.reward.prm import MCConfig, PRMConfig, PRMScorer, mc_step_labels, prompt_text, train_prm
+from reasoner_kit.reward.prm import MCConfig, PRMConfig, PRMScorer, mc_step_labels, train_prm
 from reasoner_kit.reward.report import auroc, selection_metrics
 from reasoner_kit.reward.rm import RMConfig, RMScorer, train_rm
-from reasoner_kit.core import KitError
+from reasoner_kit.core import KitError, TrainResult
 from reasoner_kit.reward.scorers import load_scorer, split_steps
 
 
@@ -87,9 +87,11 @@ def test_prm_trains_saves_loads_scores(tiny, tmp_path):
 def test_rm_trains_and_ranks(tmp_path):
     probs = load_task('arith', 'train', limit=20, level=1)
     mk = lambda ps: [dict(prompt=prompt_text(to_messages(p)), chosen=p.solution, rejected=hedge(p.solution)) for p in ps]
-    rm, hist = train_rm(mk(probs[:16]), tiny_model_dir(), RMConfig(epochs=2, lr=1e-3, batch_size=4, train_layers=1, logging_steps=1),
-                        out=tmp_path / 'rm')
-    assert len(hist['loss']) >= 6 and hist['loss'][-1] < 0.6 * hist['loss'][0]
+    res = train_rm(mk(probs[:16]), tiny_model_dir(), RMConfig(epochs=3, lr=1e-3, batch_size=4, train_layers=1, logging_steps=1),
+                   out=tmp_path / 'rm')
+    rm, loss = res.scorer, [v for _, v in res.series('loss')]
+    assert len(loss) >= 6 and loss[-1] < 0.6 * loss[0]
+    assert isinstance(res, TrainResult) and res.model_dir == tmp_path / 'rm' and res.global_step >= len(loss)
     loaded = load_scorer(f"rm:{tmp_path / 'rm'}")
     assert isinstance(loaded, RMScorer)
     held = mk(probs[16:])

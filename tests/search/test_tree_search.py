@@ -1,4 +1,6 @@
 """Tests of the step-wise tree strategies (beam, dvts, mcts): tree consistency, batching, budgets, determinism, and the rules."""
+import subprocess, sys
+
 import numpy as np
 import pytest
 
@@ -124,6 +126,24 @@ def test_needs_scorer_and_bad_options(tiny):
     with pytest.raises(KitError, match='multiple of beam_width'): BeamSearch(budget=6, beam_width=4).run(MSGS[:1], Scripted(), ArithmeticScorer())
     with pytest.raises(KitError, match='one of: scorer, rollout'): MCTS(value='mc')
     with pytest.raises(KitError, match='>= 1'): MCTS(parallel=0)
+
+
+def test_get_strategy_options_in_a_fresh_interpreter():
+    "search.base lists the tree strategies by path: any Config option works by name without importing tree_search first."
+    code = ("import sys; from reasoner_kit.search.base import get_strategy; "
+            "assert 'reasoner_kit.search.tree_search' not in sys.modules; "
+            "s = get_strategy('mcts', parallel=4); print(type(s).__name__, s.cfg.parallel, s.cfg.value)")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ['MCTS', '4', 'scorer']
+
+
+def test_each_strategy_has_its_own_options():
+    assert get_strategy('beam', select='vote', backend='py').cfg.select == 'vote'
+    assert get_strategy('mcts', parallel=3, value='rollout', prior='logprob').cfg.prior == 'logprob'
+    with pytest.raises(KitError, match='unknown option.s. for beam: parallel — use: budget, '): get_strategy('beam', parallel=4)
+    with pytest.raises(KitError, match='unknown option.s. for self_consistency: select'): get_strategy('self_consistency', select='vote')
+    assert MCTS(SearchConfig(budget=5)).cfg.parallel == 2                    # a plain SearchConfig gets the strategy's defaults
 
 
 def test_terminal_rules():

@@ -8,7 +8,8 @@ import httpx, openai, pytest
 from reasoner_kit.policy.base import Policy, Sample, SamplingParams
 from reasoner_kit.reward.scorers import ArithmeticScorer
 from reasoner_kit.search.base import get_strategy
-from reasoner_kit.serve import BackgroundServer, ServeConfig, free_port, make_app, policy_lock
+from reasoner_kit.serve.api import ServeConfig
+from reasoner_kit.serve.app import BackgroundServer, free_port, make_app, policy_lock
 
 MSGS = [{'role': 'user', 'content': 'What is 12 + 30?'}]
 
@@ -106,6 +107,31 @@ def test_tree_strategy_returns_its_tree(client):
     res = r.reasoner['results'][0]
     assert r.reasoner['config']['budget'] == 4 and r.usage.completion_tokens == res['tokens'] > 0
     assert res['tree']['parent'][0] == -1 and len(res['tree']['parent']) > 1 and res['steps']
+
+def test_strategy_options_by_name(client, tiny):
+    "Any option of the strategy's own Config (here MCTS's parallel and value) is a request field, as in get_strategy."
+    kw = dict(budget=4, max_step_tokens=4, max_steps=3, parallel=4, value='rollout')
+    r = client.chat.completions.create(model='mcts-4/tiny', messages=MSGS, max_tokens=16,
+                                       extra_body={'strategy': {k: v for k, v in kw.items() if k != 'budget'}, 'return_tree': True})
+    want = get_strategy('mcts', max_tokens=16, **kw).run([MSGS], tiny, ArithmeticScorer())[0]
+    cfg = r.reasoner['config']
+    assert (cfg['parallel'], cfg['value'], cfg['budget']) == (4, 'rollout', 4)
+    assert r.choices[0].message.content == want.text and r.usage.completion_tokens == want.tokens
+    assert len(r.reasoner['results'][0]['tree']['parent']) == len(want.tree['parent'])
+    assert len(want.iterations[0]['selected']) == 4                              # 4 leaves selected per round
+
+def test_bad_strategy_option_is_a_400(server):
+    for st, msg in [({'name': 'sc', 'parallel': 4}, "unknown option 'parallel' for strategy self_consistency"),
+                    ({'name': 'mcts', 'value': 'guess'}, "value='guess' is not valid"),
+                    ({'name': 'mcts', 'parallel': 0}, "'parallel' must be an integer")]:
+        r = httpx.post(f'{server[0]}/chat/completions', json={'model': 'tiny', 'messages': MSGS, 'strategy': st}, timeout=60)
+        assert_error(r, 400, 'invalid_value')
+        assert msg in r.json()['error']['message'] and r.json()['error']['param'].startswith('strategy'), r.json()
+
+def test_models_list_the_context_length(server, tiny):
+    "An OpenAIPolicy pointed at the server reads the served model's context length from /v1/models, as from vLLM."
+    from reasoner_kit.policy.backends import OpenAIPolicy
+    assert OpenAIPolicy('tiny', server[0], max_retries=0).context_length == tiny.context_length == 2048
 
 def test_completions_search_two_prompts(client):
     r = client.completions.create(model='tiny', prompt=['2+2=', '3+3='], max_tokens=4, extra_body={'strategy': 'sc-2'})
@@ -222,7 +248,7 @@ def test_load_200_requests_16_in_flight(server, client):
 def test_serve_command_in_a_subprocess():
     "The exact entry point the CLI wires: add_serve_args + cmd_serve, with the key from the environment."
     port = free_port()
-    code = ("import argparse, sys; from reasoner_kit.serve import add_serve_args, cmd_serve; "
+    code = ("import argparse, sys; from reasoner_kit.serve.app import add_serve_args, cmd_serve; "
             "p = argparse.ArgumentParser(); add_serve_args(p); cmd_serve(p.parse_args(sys.argv[1:]))")
     env = {**os.environ, 'REASONER_KIT_API_KEY': 'k2', 'OMP_NUM_THREADS': '1'}
     proc = subprocess.Popen([sys.executable, '-c', code, '--policy', 'tiny', '--port', str(port), '--max-queue', '4'],

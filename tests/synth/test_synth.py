@@ -10,7 +10,8 @@ from reasoner_kit.core import KitError, read_jsonl, repo_root
 from reasoner_kit.data import load_task
 from reasoner_kit.policy.base import Policy, Sample
 from reasoner_kit.reward.scorers import split_steps
-from reasoner_kit.synth.base import (MANIFEST, NGRAM, MeteredPolicy, Recipe, contamination_index, synth_main, words)
+from reasoner_kit.policy.wrappers import MeteredPolicy
+from reasoner_kit.synth.base import (MANIFEST, NGRAM, Recipe, contamination_index, synth_main, words)
 from reasoner_kit.synth.backtrack import BacktrackRecipe
 from reasoner_kit.synth.strawberry import StrawberryRecipe
 
