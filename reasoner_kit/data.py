@@ -218,7 +218,7 @@ def to_messages(p:Problem, # the problem
     t = template or (CODE_PROMPT if p.metadata.get('task') == 'humaneval' else MATH_PROMPT)
     return [{'role': 'user', 'content': t.format(question=p.question)}]
 
-# %% ../nbs/01_data.ipynb #8d03ff60
+# %% ../nbs/01_data.ipynb #fbd1213b
 def prompt_text(prompt) -> str: # a prompt: text or chat messages
     "The prompt's last user message (a text prompt as is): what scorers, step labels and leak checks key on."
     if isinstance(prompt, str): return prompt

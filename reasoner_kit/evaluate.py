@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import KitError, JsonlLog, resumable_map, write_jsonl
+from .core import KitError, JsonlLog, check_settings, resumable_map, write_jsonl
 from .data import Problem, to_messages
 from .grading import extract_answer, math_equal, to_number
-from .policy.base import Policy, SamplingParams
+from .policy.base import Policy, SamplingParams, policy_identity
 
 # %% auto #0
-__all__ = ['pass_at_k', 'answer_key', 'vote', 'majority', 'summarize', 'format_table', 'EvalConfig', 'math_grader', 'map_ok',
-           'evaluate', 'code_grader']
+__all__ = ['pass_at_k', 'answer_key', 'vote', 'majority', 'summarize', 'format_table', 'EvalConfig', 'eval_settings',
+           'math_grader', 'map_ok', 'evaluate', 'code_grader']
 
 # %% ../nbs/04_evaluate.ipynb #2758ed6c
 def pass_at_k(n:int, # samples drawn
@@ -28,7 +28,7 @@ def pass_at_k(n:int, # samples drawn
     if n - c < k: return 1.0
     return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
-# %% ../nbs/04_evaluate.ipynb #e8941eb9
+# %% ../nbs/04_evaluate.ipynb #94b9a182
 def answer_key(ans:str|None) -> str|None: # an extracted answer
     "A canonical form for voting: numbers by value, other answers by whitespace-free text."
     if ans is None: return None
@@ -97,20 +97,17 @@ class EvalConfig:
     seed:int=0               # sampling seed
     chunk:int=16             # problems per batched policy call; also the checkpoint granularity
 
-def _same_settings(out:Path, cfg:EvalConfig, policy_name:str):
-    "A results folder resumes only the evaluation that made it: same sampling settings, same policy."
-    f, now = out / 'settings.json', dict({k: v for k, v in asdict(cfg).items() if k != 'chunk'}, policy=policy_name)
-    if f.exists() and (was := json.loads(f.read_text())) != now:
-        diff = ', '.join(f"{k}: {was.get(k)!r} -> {now.get(k)!r}" for k in now if was.get(k) != now.get(k))
-        raise KitError(f"{out} holds results made with other settings ({diff})", "pass another output folder, or delete it to start over")
-    out.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(now, indent=1))
+def eval_settings(cfg:EvalConfig, policy:Policy, grader, prompt_fn) -> dict:
+    "What a results folder records (`core.check_settings`): the sampling settings but `chunk`, the model's identity, the grader and the prompt."
+    name = lambda f: getattr(f, '__qualname__', type(f).__name__)
+    return dict({k: v for k, v in asdict(cfg).items() if k != 'chunk'}, policy=policy_identity(policy), grader=name(grader), prompt=name(prompt_fn))
 
 def math_grader(p:Problem, text:str) -> tuple: # a problem and a solution text
     "Default grader: (extracted answer, whether it equals the gold answer)."
     a = extract_answer(text)
     return a, math_equal(p.answer, a)
 
-# %% ../nbs/04_evaluate.ipynb #ef72039c
+# %% ../nbs/04_evaluate.ipynb #461d60d3
 def map_ok(r): return (r[0], bool(r[1]))
 
 def _eval_chunk(policy:Policy, problems:list, cfg:EvalConfig, grader, prompt_fn) -> list:
@@ -131,7 +128,7 @@ def _eval_chunk(policy:Policy, problems:list, cfg:EvalConfig, grader, prompt_fn)
         recs.append(rec)
     return recs
 
-# %% ../nbs/04_evaluate.ipynb #9565bed6
+# %% ../nbs/04_evaluate.ipynb #753376dd
 def evaluate(policy:Policy, # the policy to evaluate
              problems:list, # `Problem`s
              cfg:EvalConfig|None=None, # sampling settings
@@ -142,7 +139,7 @@ def evaluate(policy:Policy, # the policy to evaluate
     "Evaluate `policy` on `problems`; returns the summary (per-problem records under 'records')."
     cfg = cfg or EvalConfig()
     if not problems: raise KitError("no problems to evaluate", "check the task, split, level and --limit")
-    if out: _same_settings(Path(out), cfg, getattr(policy, 'name', ''))
+    if out: check_settings(out, eval_settings(cfg, policy, grader, prompt_fn), what='evaluation results')   # resumes only this evaluation
     log = JsonlLog(Path(out) / 'samples.jsonl' if out else None, key='id')
     t0 = time.time()
     records = resumable_map(problems, lambda ps: _eval_chunk(policy, ps, cfg, grader, prompt_fn), log, key=lambda p: p.id,

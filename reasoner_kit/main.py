@@ -9,11 +9,11 @@ from dataclasses import dataclass, asdict, field
 from datetime import date
 from pathlib import Path
 
-from .core import KitError, read_jsonl, set_seed
+from .core import KitError, check_settings, read_jsonl, set_seed, stable_hash
 from .data import load_task
 from .evaluate import EvalConfig, evaluate
 from .policy.wrappers import CachedPolicy, CachedScorer
-from .policy.base import load_policy
+from .policy.base import load_policy, model_files_id, policy_identity
 
 # %% auto #0
 __all__ = ['PHASES', 'MainConfig', 'machine', 'row', 'format_rows', 'phase_base', 'phase_search', 'phase_reward', 'phase_learn',
@@ -94,21 +94,26 @@ def phase_reward(policy, problems, cfg, out,
     "Train a reward model on right/wrong samples of train problems; it selects among the 16 search samples."
     from reasoner_kit.learn.iterate import model_dir_for
     from reasoner_kit.learn.data import sample_traces
-    from reasoner_kit.reward.rm import RMScorer, train_rm
+    from reasoner_kit.reward.rm import RMConfig, RMScorer, train_rm
     from reasoner_kit.search.sweep import run_search
     # 1. training samples: the learning phase's (same policy, train split), else sample them here
+    rdir = out / 'reward'
     if traces and Path(traces).exists() and len(recs := read_jsonl(traces)) >= cfg.learn_problems: pass
     else:
         train = load_task(cfg.task, 'train', limit=cfg.learn_problems, level=cfg.level, seed=0)
+        check_settings(rdir, dict(policy=policy_identity(policy), task=cfg.task, level=cfg.level, problems=cfg.learn_problems, n=cfg.learn_samples,
+                                  temperature=cfg.learn_temperature, max_tokens=cfg.max_tokens, seed=cfg.seed), part='traces.jsonl', what='reward samples')
         recs = sample_traces(policy, train, n=cfg.learn_samples, temperature=cfg.learn_temperature, max_tokens=cfg.max_tokens,
                              seed=cfg.seed, out=out / 'reward', desc='phase 3: RM data')
     pairs = _pairs_from_traces(recs, cfg.rm_pairs_per_problem, cfg.seed)
     if not pairs:
         print("phase reward: no (right, wrong) pairs among the training samples; skipped"); return {}
-    # 2. the reward model (trained once; a re-run loads it)
-    rm_dir = out / 'reward' / 'rm'
-    rm = RMScorer.load(rm_dir) if (rm_dir / 'config.json').exists() else train_rm(pairs, base=model_dir_for(cfg.policy), out=rm_dir).scorer
-    rm = CachedScorer(rm)                                         # both rows rank the same samples: score each once
+    # 2. the reward model: trained once; a re-run loads it, a run with other pairs, weights or settings is refused
+    rm_dir, base = rdir / 'rm', model_dir_for(cfg.policy)
+    check_settings(rdir, dict(base=str(base.resolve()), files=model_files_id(base), pairs=stable_hash(json.dumps(pairs, sort_keys=True)),
+                              n_pairs=len(pairs), config=asdict(RMConfig())), part='rm', what='a reward model')
+    if not (rm_dir / 'config.json').exists(): train_rm(pairs, base=base, cfg=RMConfig(), out=rm_dir)
+    rm = CachedScorer(RMScorer.load(rm_dir))                      # from its folder either way (the search rows name its files); scored once
     # 3. it ranks the search phase's samples (cached: no new generation)
     rows, b = {}, cfg.budget
     for name, note in [('best_of_n', f'reward model picks 1 of {b} ({len(pairs)} train pairs)'),

@@ -57,7 +57,7 @@ def sample_traces(policy:Policy, # the policy that writes solutions
                          JsonlLog(Path(out) / 'traces.jsonl' if out else None, key='id'), key=lambda p: p.id,
                          chunk=chunk, desc=desc, unit='problem')
 
-# %% ../../nbs/40_learn_data.ipynb #779557a8
+# %% ../../nbs/40_learn_data.ipynb #03638561
 def trace_stats(records:list) -> dict: # trace records
     "Share of samples correct, and of problems with at least one correct sample."
     ss = [s for r in records for s in r['samples']]

@@ -5,16 +5,18 @@
 # %% ../../nbs/42_iterate.ipynb #cdf75310
 from __future__ import annotations
 import gc, json, time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, read_jsonl, set_seed, write_jsonl
+from ..core import KitError, JsonlLog, check_settings, read_jsonl, set_seed, write_jsonl
 from ..data import load_task, prompt_text
 from ..evaluate import EvalConfig, evaluate, format_table
 from ..grading import answer_reward
 from .data import (sample_traces, trace_stats, star_sft, rationalize, reference_sft, sft_row, dpo_pairs,
                                      grpo_prompts, format_reward)
-from ..policy.backends import HFPolicy, embedded_model_dir, tiny_model_dir
+from ..policy.backends import embedded_model_dir, tiny_model_dir
+from ..policy.vllm_engine import close_policy, default_engine, local_policy
+from ..policy.base import model_files_id
 from .train import SFTTrainConfig, DPOTrainConfig, GRPOTrainConfig, train_sft, train_dpo, train_grpo
 
 # %% auto #0
@@ -85,9 +87,9 @@ def _round_data(policy, probs, method, cfg, rd):
         rows += ref; stats['train_reference_rows'] = len(ref)   # logged: which rows are the dataset's, not the policy's
     return rows, stats
 
-def _evaluate(model_dir, test, cfg, out, name):
-    "Load a policy from `model_dir` and evaluate it on the test problems."
-    pol = HFPolicy(str(model_dir), name=name)
+def _evaluate(model_dir, test, cfg, out, name, engine=None):
+    "Load a policy from `model_dir` on `engine` (None: the default, vLLM where installed) and evaluate it on the test problems."
+    pol = local_policy(model_dir, name, engine)
     ecfg = EvalConfig(samples=cfg.eval_samples, temperature=cfg.eval_temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
     s = evaluate(pol, test, ecfg, out=out, desc=f'{name}: eval')
     s = {k: v for k, v in s.items() if k != 'records'}
@@ -96,7 +98,7 @@ def _evaluate(model_dir, test, cfg, out, name):
 
 COLS = ['train_rows', 'greedy_pass@1', 'maj@8', 'pass@8', 'greedy_tokens', 'round_s', 'wall_s']
 
-# %% ../../nbs/42_iterate.ipynb #d0a74662
+# %% ../../nbs/42_iterate.ipynb #3be3c02c
 def _splits(task:str, rounds:int, cfg:IterateConfig) -> tuple:
     "(held-out test problems, training problems of all rounds), checked disjoint."
     levels = list(cfg.levels) if cfg.levels else None
@@ -106,7 +108,7 @@ def _splits(task:str, rounds:int, cfg:IterateConfig) -> tuple:
         raise KitError(f"{len(both)} problem(s) are in both the train and test splits of '{task}'", "fix the task's split")
     return test, train
 
-# %% ../../nbs/42_iterate.ipynb #ced156c3
+# %% ../../nbs/42_iterate.ipynb #d8199d80
 def _train_set(pol, probs:list, test:list, method:str, cfg:IterateConfig, out:Path, r:int) -> tuple:
     "Steps 1-3 of round `r`: (training rows, trace statistics, whether to train from the initial policy); the rows are saved."
     rd = out / f'round{r}'
@@ -139,35 +141,39 @@ def iterate(policy_dir:str|Path, # the starting policy: 'embedded', 'tiny', 'hf:
     if rounds < 1: raise KitError("rounds must be >= 1", "pass --rounds 1 or more")
     cfg, out = cfg or IterateConfig(), Path(out)
     set_seed(cfg.seed)
-    base = model_dir_for(policy_dir)
+    base, eng = model_dir_for(policy_dir), default_engine(policy_dir)   # each round's weights: a new policy on this engine
     test, train = _splits(task, rounds, cfg)
+    check_settings(out, dict(policy=str(base.resolve()), files=model_files_id(base), task=task, method=method, config=asdict(cfg),
+                             base_eval=str(base_eval) if base_eval else None), what='expert-iteration rounds')   # resumes only this run
     log = JsonlLog(out / 'rounds.jsonl', key='round')
     done, pol = {r['round']: r for r in log.records}, None
     t_start = time.time() - sum(r['round_s'] for r in log.records)   # wall time survives a resume
     if 0 not in done:                                                 # round 0: the starting policy
         t = time.time()
-        pol, s = _evaluate(base, test, cfg, Path(base_eval) if base_eval else out / 'round0' / 'eval', 'round0')
+        pol, s = _evaluate(base, test, cfg, Path(base_eval) if base_eval else out / 'round0' / 'eval', 'round0', eng)
         done[0] = dict(round=0, method=method, model_dir=str(base), train_rows=0, traces=None, **s, round_s=round(time.time() - t, 1),
                        wall_s=round(time.time() - t_start, 1))
         log.append(done[0])
     if verbose: print(format_table({f"round {r['round']}": r for r in done.values()}, COLS))
     current = Path(done[max(done)]['model_dir'])
     for r in range(1, rounds + 1):
-        if r in done: current, pol = Path(done[r]['model_dir']), None; continue
+        if r in done: close_policy(pol); current, pol = Path(done[r]['model_dir']), None; continue
         t, rd = time.time(), out / f'round{r}'
         probs = train[(r - 1) * cfg.train_per_round:r * cfg.train_per_round] if cfg.fresh_problems else train
-        rows, stats, restart = _train_set(pol or HFPolicy(str(current), name=f'round{r - 1}'), probs, test, method, cfg, out, r)
+        pol = pol or local_policy(current, f'round{r - 1}', eng)
+        rows, stats, restart = _train_set(pol, probs, test, method, cfg, out, r)
         t_gen = time.time() - t
-        pol = None; gc.collect()                                      # the sampling policy's memory, before training
+        close_policy(pol); pol = None; gc.collect()                   # the sampling policy's memory (a vLLM engine's too), before training
         if rows: current, steps = _train(base if restart else current, rows, method, cfg, rd)
         else: print(f"round {r}: no training data (no correct solution or no pair); the policy carries over"); steps = 0
         t_train = time.time() - t - t_gen
-        pol, s = _evaluate(current, test, cfg, rd / 'eval', f'round{r}')   # 4. the new policy on the held-out test problems
+        pol, s = _evaluate(current, test, cfg, rd / 'eval', f'round{r}', eng)   # 4. the new policy on the held-out test problems
         done[r] = dict(round=r, method=method, model_dir=str(current), train_rows=len(rows), train_steps=steps,
                        traces=None if method == 'grpo' else str(rd / 'traces.jsonl'), **stats, **s,
                        gen_s=round(t_gen, 1), train_s=round(t_train, 1), round_s=round(time.time() - t, 1), wall_s=round(time.time() - t_start, 1))
         log.append(done[r])
         if verbose: print(format_table({f"round {k['round']}": k for k in done.values()}, COLS))
+    close_policy(pol)
     return [done[r] for r in sorted(done)]
 
 # %% ../../nbs/42_iterate.ipynb #7e56a541
@@ -191,9 +197,9 @@ def init_sft(policy_dir:str|Path, # the starting policy: 'embedded', 'tiny', 'hf
     else: rows = reference_sft(load_task(task, 'train', limit=train_limit, level=lv))
     check_no_leak(rows, test)
     ecfg = IterateConfig(eval_samples=eval_samples, max_tokens=max_tokens)
-    _, before = _evaluate(base, test, ecfg, out / 'eval_before', 'before')
+    pol, before = _evaluate(base, test, ecfg, out / 'eval_before', 'before', default_engine(policy_dir)); close_policy(pol)
     res = train_sft(base, rows, out / 'train', cfg)
-    _, after = _evaluate(res.model_dir, test, ecfg, out / 'eval_after', 'after')
+    pol, after = _evaluate(res.model_dir, test, ecfg, out / 'eval_after', 'after', default_engine(policy_dir)); close_policy(pol)
     result = dict(model_dir=str(res.model_dir), train_rows=len(rows), train_steps=res.global_step, before=before, after=after,
                   loss=res.series('loss'))
     (out / 'result.json').write_text(json.dumps(result, indent=1))

@@ -8,7 +8,8 @@ import json, os, shutil, time
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 
-from ..core import KitError, TrainResult, set_seed, stable_hash, read_jsonl
+from ..core import KitError, TrainResult, check_settings, set_seed, stable_hash, read_jsonl
+from ..policy.base import model_files_id
 
 # %% auto #0
 __all__ = ['TrainConfig', 'SFTTrainConfig', 'DPOTrainConfig', 'GRPOTrainConfig', 'train_sft', 'train_dpo', 'train_grpo',
@@ -69,7 +70,7 @@ def _as_dataset(rows, cols):
     if missing: raise KitError(f"the training set lacks column(s) {missing}", f"build it with reasoner_kit.learn.data (needs {cols})")
     return ds
 
-# %% ../../nbs/41_train.ipynb #ab143f3b
+# %% ../../nbs/41_train.ipynb #24499445
 def _setup(model_dir, out_dir, cfg, ds):
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -100,7 +101,15 @@ def _setup(model_dir, out_dir, cfg, ds):
         peft = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0, task_type='CAUSAL_LM', target_modules='all-linear')
     return model, tok, args, peft, last
 
-# %% ../../nbs/41_train.ipynb #8191d1f0
+# %% ../../nbs/41_train.ipynb #a02b15b3
+_RUN_LENGTH = ('max_steps', 'epochs', 'max_wall_s', 'save_steps', 'save_total_limit', 'logging_steps')  # a resumed run may change these
+
+def _run_settings(method:str, model_dir, cfg, ds, *extra) -> dict:
+    "What a run's checkpoints are made with: method, starting model and its files, data, settings but the run length (and reward functions)."
+    if not Path(model_dir).exists(): raise KitError(f"model directory not found: {model_dir}", "pass a local transformers directory (embedded_model_dir())")
+    return dict(method=method, model=str(Path(model_dir).resolve()), files=model_files_id(model_dir), data=ds._fingerprint, rows=len(ds),
+                config={k: v for k, v in asdict(cfg).items() if k not in _RUN_LENGTH}, rewards=list(extra))
+
 def _key(model_dir, cfg, ds, *extra):
     "Identifies a run: the config, the starting model, the data (and the reward functions)."
     return stable_hash(json.dumps(asdict(cfg), sort_keys=True), Path(model_dir).resolve(), ds._fingerprint, len(ds), *extra)
@@ -114,7 +123,7 @@ def _done(out_dir, key):
     hist = read_jsonl(Path(out_dir) / 'history.jsonl')
     return TrainResult(Path(out_dir) / 'model', hist, r['global_step'], r['resumed_from'], 0.0)
 
-# %% ../../nbs/41_train.ipynb #d31f314f
+# %% ../../nbs/41_train.ipynb #c94c4f21
 def _wall_clock(limit, t0):
     "A callback that stops training (and saves a checkpoint) once `limit` seconds have passed since `t0`."
     from transformers import TrainerCallback
@@ -151,6 +160,7 @@ def train_sft(model_dir:str|Path, # a transformers model directory (the policy t
     from trl import SFTConfig, SFTTrainer
     t0, cfg = time.time(), cfg or SFTTrainConfig()
     ds = _as_dataset(dataset, ['prompt', 'completion']).select_columns(['prompt', 'completion'])
+    check_settings(out_dir, _run_settings('sft', model_dir, cfg, ds), what='training checkpoints')   # resumes only this run
     if (r := _done(out_dir, key := _key(model_dir, cfg, ds))) is not None: return r
     model, tok, args, peft, last = _setup(model_dir, out_dir, cfg, ds)
     targs = SFTConfig(**args, max_length=cfg.max_length, completion_only_loss=cfg.completion_only, dataset_num_proc=1)
@@ -167,6 +177,7 @@ def train_dpo(model_dir:str|Path, # a transformers model directory (also the ref
     from trl import DPOConfig, DPOTrainer
     t0, cfg = time.time(), cfg or DPOTrainConfig()
     ds = _as_dataset(dataset, ['prompt', 'chosen', 'rejected']).select_columns(['prompt', 'chosen', 'rejected'])
+    check_settings(out_dir, _run_settings('dpo', model_dir, cfg, ds), what='training checkpoints')   # resumes only this run
     if (r := _done(out_dir, key := _key(model_dir, cfg, ds))) is not None: return r
     model, tok, args, peft, last = _setup(model_dir, out_dir, cfg, ds)
     targs = DPOConfig(**args, beta=cfg.beta, loss_type=cfg.loss_type, max_length=cfg.max_length, dataset_num_proc=1)
@@ -194,6 +205,7 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     B = cfg.num_generations * max(1, cfg.prompts_per_step)      # one optimizer step = whole groups
     cfg2 = replace(cfg, batch_size=B, micro_batch=B)
     names = [getattr(f, '__qualname__', type(f).__name__) for f in funcs]
+    check_settings(out_dir, _run_settings(cfg.algo, model_dir, cfg2, ds, *names), what='training checkpoints')   # resumes only this run
     if (r := _done(out_dir, key := _key(model_dir, cfg2, ds, *names))) is not None: return r
     model, tok, args, peft, last = _setup(model_dir, out_dir, cfg2, ds)
     vllm = _vllm_ok() if cfg.use_vllm is None else cfg.use_vllm

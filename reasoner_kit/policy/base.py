@@ -13,7 +13,8 @@ from ..core import KitError, Registry
 Prompt = Union[str, list]  # raw text, or chat messages [{'role':..., 'content':...}, ...]
 
 # %% auto #0
-__all__ = ['Prompt', 'POLICY_SPECS', 'POLICY_BACKENDS', 'SamplingParams', 'Sample', 'Policy', 'cut_at_stop', 'load_policy']
+__all__ = ['Prompt', 'POLICY_SPECS', 'POLICY_BACKENDS', 'SamplingParams', 'Sample', 'Policy', 'cut_at_stop', 'load_policy',
+           'model_files_id', 'policy_identity']
 
 # %% ../../nbs/10_policy_base.ipynb #77671db1
 @dataclass
@@ -73,10 +74,11 @@ def cut_at_stop(text:str, # generated text
 
 # %% ../../nbs/10_policy_base.ipynb #bf69ed6d
 POLICY_SPECS = "embedded, tiny, hf:PATH_OR_ID, openai:MODEL@BASE_URL, vllm:PATH_OR_ID"
-POLICY_BACKENDS = Registry('policy backend', {k: f'reasoner_kit.policy.backends:{k}_policy' for k in ('embedded', 'tiny', 'hf', 'openai', 'vllm')})
+POLICY_BACKENDS = Registry('policy backend', {**{k: f'reasoner_kit.policy.backends:{k}_policy' for k in ('hf', 'openai')},
+                                              **{k: f'reasoner_kit.policy.vllm_engine:{k}_policy' for k in ('embedded', 'tiny', 'vllm')}})
 
 def load_policy(spec:str, # a policy spec, see the table above
-                **kw) -> Policy: # backend options, e.g. batch_size=16
+                **kw) -> Policy: # backend options, e.g. engine='hf' or batch_size=16
     "Build a policy from a spec string."
     if isinstance(spec, Policy): return spec
     spec = str(spec).strip()
@@ -84,3 +86,28 @@ def load_policy(spec:str, # a policy spec, see the table above
     if kind in POLICY_BACKENDS: return POLICY_BACKENDS[kind](arg, **kw)
     if spec and Path(spec).exists(): return POLICY_BACKENDS['hf'](spec, **kw)   # a local model directory or .gguf file
     raise KitError(f"unknown policy spec '{spec}'", f"use one of: {POLICY_SPECS}")
+
+# %% ../../nbs/10_policy_base.ipynb #a370f379
+from ..core import stable_hash
+
+_MODEL_FILES = ('.json', '.safetensors', '.bin', '.gguf', '.model', '.txt')   # config, weights, tokenizer
+
+def model_files_id(path:str|Path) -> str|None: # a local model directory, or a model file such as a .gguf
+    "A cheap fingerprint of a local model: names, sizes and modification times of its config, weight and tokenizer files; None if not local."
+    p = Path(path)
+    if not p.exists(): return None
+    fs = [p] if p.is_file() else sorted(f for f in p.iterdir() if f.is_file() and f.suffix in _MODEL_FILES)
+    return stable_hash(*(f"{f.name}:{(s := f.stat()).st_size}:{s.st_mtime_ns}" for f in fs))
+
+def policy_identity(policy) -> dict: # any `Policy`
+    "What makes a policy's samples its own: its model (local: path, dtype, files; a server's: model@url), else its backend and name."
+    if callable(own := getattr(type(policy), 'identity', None)): return own(policy)   # a wrapper or backend says it itself
+    m, kind = getattr(policy, 'model', None), type(policy).__name__
+    if isinstance(m, str) and getattr(policy, 'base_url', None): return dict(backend=kind, model=f"{m}@{policy.base_url}")
+    path = m if isinstance(m, (str, Path)) else getattr(getattr(m, 'config', None), '_name_or_path', None)
+    if not path:
+        try: path = policy.llm.llm_engine.model_config.model   # vLLM's engine
+        except AttributeError: return dict(backend=kind, name=getattr(policy, 'name', ''))
+    local = Path(path).exists()
+    return dict(backend=kind, model=str(Path(path).resolve()) if local else str(path), dtype=str(getattr(m, 'dtype', '')),
+                files=model_files_id(path))

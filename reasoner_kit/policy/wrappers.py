@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace, fields, asdict
 from pathlib import Path
 from typing import Union
 
-from .base import Policy, SamplingParams, Sample
+from .base import Policy, SamplingParams, Sample, policy_identity
 from ..core import KitError, JsonlLog, cache_dir, set_seed, stable_hash
 
 Prompt = Union[str, list]  # raw text, or chat messages [{'role':..., 'content':...}, ...]
@@ -20,42 +20,47 @@ __all__ = ['Prompt', 'CachedPolicy', 'Usage', 'MeteredPolicy', 'CachedScorer']
 
 # %% ../../nbs/12_policy_wrappers.ipynb #e972831c
 class CachedPolicy(Policy):
-    "Wrap a policy: samples are kept per (prompt, settings but `n`); asking again or for fewer costs nothing, asking for more draws only the rest."
+    "Wrap a policy: samples are kept per (model, prompt, settings but `n`); asking again or for fewer costs nothing, asking for more draws only the rest."
     def __init__(self,
                  policy:Policy, # the policy to wrap
                  path:str|Path|None=None): # a JSONL file that keeps the samples across runs
         self.policy, self.name, self.cache = policy, policy.name, {}
+        self.model_id = stable_hash(json.dumps(policy_identity(policy), sort_keys=True))   # in every key
         self.log = JsonlLog(path, key='chunk') if path else None
         for r in (self.log.records if self.log is not None else []):   # chunks in the order they were drawn
-            self.cache.setdefault(r['key'], []).extend(Sample(**s) for s in r['samples'])
+            kept = self.cache.setdefault(r['key'], [])
+            if int(r['chunk'].rsplit(':', 1)[1]) == len(kept): kept.extend(Sample(**s) for s in r['samples'])   # a chunk seen twice counts once
         self.drawn = 0                                                 # samples drawn through this wrapper (not from the cache)
+    def identity(self) -> dict: return policy_identity(self.policy)    # the model it wraps
     def __getattr__(self, k):                                          # tok, model, token_logprobs, ... of the wrapped policy
         if k.startswith('__') or 'policy' not in self.__dict__: raise AttributeError(k)
         return getattr(self.policy, k)
     def key(self, prompt, params) -> str:
-        "The cache key: the prompt and every sampling setting except `n`."
-        import json
-        return stable_hash(json.dumps(prompt, sort_keys=True), params.temperature, params.top_p, params.max_tokens,
+        "The cache key: the model, the prompt and every sampling setting except `n`."
+        return stable_hash(self.model_id, json.dumps(prompt, sort_keys=True), params.temperature, params.top_p, params.max_tokens,
                            params.stop, params.seed, n=24)
     def _generate(self, prompts, params):
         if params.logprobs or params.seed is None: return self.policy._generate(prompts, params)
         greedy = params.temperature <= 0
         want = 1 if greedy else params.n                               # greedy: one decode serves any n
-        keys = [self.key(p, params) for p in prompts]
-        todo = {}                                                      # (kept, missing) -> unique keys, so one call per group
-        for k, pr in dict(zip(keys, prompts)).items():                # each distinct prompt once
+        keys, start, need, prompt_of = [self.key(p, params) for p in prompts], [], {}, {}
+        for k, pr in zip(keys, prompts):                               # the j-th copy of a prompt gets kept samples j*n..(j+1)*n-1
+            start.append(0 if greedy else need.get(k, 0))
+            need[k], prompt_of[k] = start[-1] + want, pr
+        todo = {}                                                      # (kept, missing) -> keys, so one call per group
+        for k, n in need.items():
             have = len(self.cache.get(k, []))
-            if have < want: todo.setdefault((have, want - have), []).append((k, pr))
+            if have < n: todo.setdefault((have, n - have), []).append((k, prompt_of[k]))
         for (have, miss), items in todo.items():                       # 1. draw only what is missing, batched
             new = self.policy._generate([pr for _, pr in items], replace(params, n=miss, seed=params.seed + 7919 * have))
             for (k, _), ss in zip(items, new):
                 self.cache.setdefault(k, []).extend(ss); self.drawn += len(ss)
                 if self.log is not None:
                     self.log.append(dict(chunk=f"{k}:{have}", key=k, samples=[s.__dict__ for s in ss]))
-        out = [self.cache[k][:want] for k in keys]                     # 2. the first n kept samples
+        out = [self.cache[k][s:s + want] for k, s in zip(keys, start)] # 2. each copy's own kept samples
         return [[replace(o[0]) for _ in range(params.n)] if greedy else [replace(s) for s in o] for o in out]
 
-# %% ../../nbs/12_policy_wrappers.ipynb #3f8ba974
+# %% ../../nbs/12_policy_wrappers.ipynb #f995d602
 @dataclass
 class Usage:
     "Calls and tokens spent; `cost` prices them."
@@ -77,6 +82,7 @@ class MeteredPolicy(Policy):
     "Any policy, with the calls and tokens of every `generate` counted in `usage`."
     def __init__(self, inner:Policy): # the policy that does the work
         self.inner, self.usage, self.name = inner, Usage(), inner.name
+    def identity(self) -> dict: return policy_identity(self.inner)   # the model it wraps
     def generate(self, prompts, params=None, **kw):
         out = self.inner.generate(prompts, params, **kw)
         self.usage = self.usage + Usage(1, sum(o[0].prompt_tokens for o in out if o),
@@ -87,7 +93,7 @@ class MeteredPolicy(Policy):
         return getattr(self.inner, k)
     def __repr__(self): return f"MeteredPolicy({self.inner!r})"
 
-# %% ../../nbs/12_policy_wrappers.ipynb #59050cc9
+# %% ../../nbs/12_policy_wrappers.ipynb #5a7a63e9
 class CachedScorer:
     "Wrap a scorer: each (prompt, solution) is scored once and remembered."
     def __init__(self, scorer): # any scorer (it needs `score` and `name`)

@@ -8,10 +8,10 @@ import json, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, resumable_map, set_seed, stable_hash
+from ..core import KitError, JsonlLog, check_settings, resumable_map, set_seed, stable_hash
 from ..data import prompt_text, to_messages
 from ..grading import grade
-from ..policy.base import SamplingParams
+from ..policy.base import SamplingParams, policy_identity
 from ..policy.backends import render_chat
 from .scorers import Scorer, STEP_SEP, split_steps, join_steps
 
@@ -67,7 +67,7 @@ def _mc_chunk(ps:list, policy, n_solutions:int, k_rollouts:int, cfg:MCConfig, pr
                          k_rollouts=k_rollouts, gold=p.answer))
     return recs
 
-# %% ../../nbs/21_prm.ipynb #b391adf1
+# %% ../../nbs/21_prm.ipynb #cf1abed0
 def mc_step_labels(problems:list, # training-split `Problem`s (gold answers are used to label)
                    policy, # the policy that writes solutions and rollouts
                    n_solutions:int=4, # solutions sampled per problem
@@ -81,13 +81,17 @@ def mc_step_labels(problems:list, # training-split `Problem`s (gold answers are 
     if n_solutions < 1 or k_rollouts < 1: raise KitError("n_solutions and k_rollouts must be >= 1", "pass positive numbers")
     if solutions is not None and any(len(solutions.get(p.id, [])) < n_solutions for p in problems):
         raise KitError(f"`solutions` must give at least {n_solutions} texts for every problem", "sample more, or lower n_solutions")
+    if out: check_settings(Path(out).parent, dict(policy=policy_identity(policy), n_solutions=n_solutions, k_rollouts=k_rollouts,
+                           config={k: v for k, v in asdict(cfg).items() if k != 'chunk'}, prompt=getattr(prompt_fn, '__qualname__', ''),
+                           solutions=stable_hash(json.dumps(solutions, sort_keys=True)) if solutions else None),
+                           part=Path(out).name, what='step labels')   # the file resumes only this run's labels
     recs = resumable_map(problems, lambda ps: _mc_chunk(ps, policy, n_solutions, k_rollouts, cfg, prompt_fn, solutions),
                          JsonlLog(out, key='key'), key=lambda p: [f"{p.id}#{j}" for j in range(n_solutions)],
                          chunk=cfg.chunk, desc='mc step labels', unit='problem')
     return [r for r in recs if r['completions']]
 
 # %% ../../nbs/21_prm.ipynb #8c511c59
-def step_features(policy, # an HFPolicy (its model and tokenizer)
+def step_features(policy, # an HFPolicy (its model and tokenizer), or a VLLMPolicy (its `hf` twin on the same weights)
                   prompts:list, # one prompt per solution
                   steps:list, # one list of step strings per solution
                   layer=-1, # hidden layer to read (-1: the last, after the final norm), or a tuple of layers
@@ -95,6 +99,7 @@ def step_features(policy, # an HFPolicy (its model and tokenizer)
                   sep:str=STEP_SEP) -> list: # the step separator appended to each step
     "The frozen policy's hidden state at the end of every step: one [n_steps, d] float tensor per solution ([n_steps, n_layers, d] for a tuple of layers)."
     import torch
+    policy = getattr(policy, 'hf', policy)   # vLLM has no hidden states: read them from transformers
     if not hasattr(policy, 'model') or not hasattr(policy, 'tok'): raise KitError(f"{policy} has no local model to read features from", "use an HFPolicy (embedded, tiny, hf:...)")
     tok, body = policy.tok, policy.model.base_model
     seqs, ends = [], []
@@ -134,10 +139,10 @@ class PRMConfig:
     sep:str=STEP_SEP        # the step separator, as in the labels
     seed:int=0              # head init, shuffling
 
-def policy_spec(policy) -> str: # an HFPolicy
+def policy_spec(policy) -> str: # an HFPolicy or VLLMPolicy
     "A spec `load_policy` turns back into this policy's model, saved with scorers built on it."
     if getattr(policy, 'name', None) in ('embedded', 'tiny'): return policy.name
-    path = getattr(getattr(policy, 'model', None), 'name_or_path', None)
+    path = getattr(policy, 'model_dir', None) or getattr(getattr(policy, 'model', None), 'name_or_path', None)   # vLLM: model_dir
     if not path: raise KitError(f"cannot tell which model {policy} is", "build the PRM on an HFPolicy loaded from a path or hub id")
     return f"hf:{path}"
 

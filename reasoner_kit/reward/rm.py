@@ -8,10 +8,10 @@ import json, math, os, random, tempfile, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, TrainResult, resumable_map, set_seed, stable_hash
+from ..core import KitError, JsonlLog, TrainResult, check_settings, resumable_map, set_seed, stable_hash
 from ..data import prompt_text, to_messages
 from ..grading import grade
-from ..policy.base import SamplingParams
+from ..policy.base import SamplingParams, policy_identity
 from ..policy.backends import render_chat
 from .scorers import Scorer
 
@@ -41,7 +41,7 @@ def make_pairs(rec:dict, # a record with prompt, samples (texts) and correct (bo
     n = min(max_pairs, len(pos) * len(neg), max(len(pos), len(neg)))
     return [dict(id=rec['id'], prompt=rec['prompt'], chosen=pos[i % len(pos)], rejected=neg[i % len(neg)]) for i in range(n)]
 
-# %% ../../nbs/22_rm.ipynb #c54e3295
+# %% ../../nbs/22_rm.ipynb #e5b743b9
 def _samples_chunk(ps:list, policy, cfg:PairConfig, prompt_fn) -> list:
     "n graded samples per problem of a chunk: one batched call."
     prompts = [prompt_fn(p) for p in ps]
@@ -60,6 +60,9 @@ def preference_pairs(problems:list, # training-split `Problem`s (gold answers la
                      prompt_fn=to_messages) -> list: # Problem -> prompt
     "Bradley-Terry training pairs: a correct and an incorrect sample of the same training prompt."
     cfg = cfg or PairConfig()
+    if out: check_settings(Path(out).parent, dict(policy=policy_identity(policy), prompt=getattr(prompt_fn, '__qualname__', ''),
+                           config={k: v for k, v in asdict(cfg).items() if k not in ('chunk', 'max_pairs')}),
+                           part=Path(out).name, what='preference samples')   # the file resumes only this run's samples
     recs = resumable_map(problems, lambda ps: _samples_chunk(ps, policy, cfg, prompt_fn), JsonlLog(out, key='id'),
                          key=lambda p: p.id, chunk=cfg.chunk, desc='preference samples', unit='problem')
     # 3. pair right with wrong within each problem

@@ -60,10 +60,10 @@ class Scorer:
 
 # %% ../../nbs/20_scorers.ipynb #5aa7f927
 class LogprobScorer(Scorer):
-    "Process scorer from the policy's own token probabilities (HF backends)."
+    "Process scorer from the policy's own token probabilities (local backends: transformers or vLLM)."
     name = 'logprob'
-    def __init__(self, policy, agg:str='mean'): # policy: an HFPolicy; agg: how step scores combine
-        if not hasattr(policy, 'token_logprobs'): raise KitError(f"{policy} cannot score log-probs", "use an HFPolicy (embedded, hf:...)")
+    def __init__(self, policy, agg:str='mean'): # policy: one with `token_logprobs` (HFPolicy, VLLMPolicy); agg: how step scores combine
+        if not hasattr(policy, 'token_logprobs'): raise KitError(f"{policy} cannot score log-probs", "use a local model: embedded, tiny, hf:..., vllm:...")
         self.policy, self.agg = policy, agg
     @classmethod
     def from_spec(cls, arg, policy=None): cls.no_arg(arg); return cls(policy)

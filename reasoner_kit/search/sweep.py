@@ -10,15 +10,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import KitError, JsonlLog, resumable_map
+from ..core import KitError, JsonlLog, check_settings, resumable_map
 from ..data import to_messages
 from ..grading import math_equal
+from ..policy.base import model_files_id, policy_identity
 from .base import get_strategy, load_strategies   # load_strategies: kept importable from here
 
 # %% auto #0
-__all__ = ['run_search', 'sweep', 'plot_sweep']
+__all__ = ['scorer_identity', 'run_search', 'sweep', 'plot_sweep']
 
 # %% ../../nbs/35_sweep.ipynb #e4c44012
+def scorer_identity(scorer) -> dict|None: # a scorer, a `CachedScorer`, or None
+    "What a scorer is, for a results folder's settings: its name and repr, and the files of the model behind it, if any."
+    if scorer is None: return None
+    s = vars(scorer).get('scorer', scorer)                       # the scorer a CachedScorer wraps
+    r, path = repr(s), getattr(getattr(getattr(s, 'model', None), 'config', None), '_name_or_path', None)
+    return dict(name=getattr(s, 'name', type(s).__name__), repr=type(s).__name__ if ' at 0x' in r else r,
+                files=model_files_id(path) if path else None)
+
 def run_search(strategy:str, # a strategy name
                policy, # the policy
                problems:list, # `Problem`s
@@ -29,6 +38,9 @@ def run_search(strategy:str, # a strategy name
                **cfg) -> dict: # further options of the strategy's Config
     "Accuracy and tokens per problem of one strategy at one budget."
     strat = get_strategy(strategy, budget=budget, **cfg)
+    if out: check_settings(out, dict(policy=policy_identity(policy), config=asdict(strat.cfg),
+                                     scorer=scorer_identity(scorer) if strat.needs_scorer else None),
+                           part=f"{strategy}@{budget}", what='search results')   # resumes only this run
     key = lambda p: f"{strategy}|{budget}|{p.id}"
     def searched(ps):
         "One record per problem of a chunk: one batched strategy call."

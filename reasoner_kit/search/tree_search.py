@@ -192,11 +192,14 @@ class BeamSearch(TreeStrategy):
     name = 'beam'
     def groups(self, N:int, M:int) -> tuple: return 1, N // M   # (groups per prompt, steps kept per group)
     include_terminal = False                                     # terminal steps never compete for a beam
+    def __init__(self, cfg:SearchConfig|None=None, **kw):
+        super().__init__(cfg, **kw)
+        N, M = self.cfg.budget, self.cfg.beam_width               # checked when configured: a bad request fails before any work
+        if N % M: raise KitError(f"{self.name}: budget ({N}) must be a multiple of beam_width ({M})", f"use budget={N // M * M or M}")
 
     def _run(self, prompts, policy, scorer):
         c, B = self.cfg, len(prompts)
         N, M = c.budget, c.beam_width
-        if N % M: raise KitError(f"{self.name}: budget ({N}) must be a multiple of beam_width ({M})", f"use budget={N // M * M or M}")
         G, keep = self.groups(N, M)
         F = self.forest = StepForest(prompts, 1 + N * c.max_steps, c, c.backend)
         # 1. round 0: N first steps per prompt; first step j starts group j // M (DVTS subtrees; beam: one group)

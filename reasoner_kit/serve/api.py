@@ -4,19 +4,21 @@
 
 # %% ../../nbs/60_serve.ipynb #db723eb9
 from __future__ import annotations
-import json, re, time, uuid
-from dataclasses import dataclass, asdict, fields, is_dataclass
+import json, re, threading, time, uuid
+from dataclasses import dataclass, asdict, field, fields, is_dataclass
 
 import numpy as np
 
+from ..grading import extract_answer
 from ..policy.base import SamplingParams
 from ..search.base import STRATEGIES, SearchConfig, get_strategy, load_strategies
 from ..core import KitError
 
 # %% auto #0
 __all__ = ['ERROR_TYPES', 'ALIASES', 'FIELD_ALIASES', 'ROLES', 'SEARCH_LIMITS', 'FLAT_STRATEGIES', 'ServeConfig', 'ApiError',
-           'parse_strategy', 'parse_model', 'model_names', 'Job', 'parse_request', 'jsonable', 'flat_tree',
-           'split_for_stream', 'usage', 'reasoner_field', 'build_response', 'stream_events']
+           'parse_strategy', 'parse_model', 'model_names', 'Job', 'work_tokens', 'check_work', 'parse_request',
+           'jsonable', 'flat_tree', 'split_for_stream', 'usage', 'reasoner_field', 'build_response', 'stream_events',
+           'request_rows']
 
 # %% ../../nbs/60_serve.ipynb #2d39d36f
 @dataclass
@@ -35,9 +37,11 @@ class ServeConfig:
     max_n:int=16                  # the most choices one plain request may ask for
     max_budget:int=64             # the most samples, beams or simulations one search may spend
     max_prompts:int=16            # the most prompts in one /v1/completions request
+    max_work_tokens:int=65_536    # the most tokens one request may make the worker generate (prompts x samples x tokens, search steps): ~10 min of the embedded model on 2 CPU cores
     timeout_s:float=600.0         # a request that waits longer gets 504 instead of hanging
     chat_max_tokens:int=256       # plain chat generation without max_tokens: room for a short worked answer
     completion_max_tokens:int=16  # plain completions without max_tokens: 16, the OpenAI API's default
+    request_log:str|None=None     # a JSONL file each answered request is appended to (prompt, completion, strategy, answer, tokens, latency): SFT rows; off by default
 
 # %% ../../nbs/60_serve.ipynb #1b9aa049
 ERROR_TYPES = {429: 'rate_limit_error', 500: 'server_error', 504: 'timeout_error'}  # the rest: invalid_request_error
@@ -108,6 +112,7 @@ class Job:
     id:str=''                  # the response id
     future:object=None         # resolved by the worker
     prompt_tokens:list|None=None  # per prompt, counted by the worker
+    cancel:threading.Event=field(default_factory=threading.Event)  # set when its client is gone: the worker drops it, or stops its search
 
 # %% ../../nbs/60_serve.ipynb #95f8c355
 def _num(d:dict, key:str, lo, hi, kind=float, param:str|None=None):
@@ -173,6 +178,30 @@ def _search_config(name:str, scfg:dict, cfg:ServeConfig) -> dict:
             raise ApiError(400, f"strategy option '{k}' must be a non-empty {type(d).__name__}", f'strategy.{k}', 'invalid_value')  # e.g. step_sep
     return scfg
 
+# %% ../../nbs/60_serve.ipynb #70059d87
+_WORK = {  # the most tokens one prompt's search may generate, by strategy; the others: `budget` whole solutions
+    'greedy': lambda s, c: c.max_tokens,
+    'beam': lambda s, c: c.budget * c.max_steps * c.max_step_tokens,
+    'dvts': lambda s, c: c.budget * c.max_steps * c.max_step_tokens,
+    'mcts': lambda s, c: c.budget * c.beam_width * (c.max_step_tokens + (c.max_tokens if c.value == 'rollout' else 0)) + c.max_tokens,
+    'self_refine': lambda s, c: (1 + 2 * s.rounds) * c.max_tokens,
+    'strawberry': lambda s, c: c.max_steps * c.max_step_tokens}
+
+def work_tokens(job:Job) -> int:
+    "The most tokens `job` may make the policy generate, before any work: prompts x samples x tokens, or a search's paths."
+    if job.strategy is None: return len(job.prompts) * job.params.n * job.params.max_tokens
+    s, c = job.strategy, job.strategy.cfg
+    return len(job.prompts) * _WORK.get(s.name, lambda s, c: c.budget * c.max_tokens)(s, c)
+
+def check_work(job:Job, cfg:ServeConfig) -> Job:
+    "`job`, or a 400 when it may generate more tokens than `cfg.max_work_tokens`."
+    if (w := work_tokens(job)) > cfg.max_work_tokens:
+        what = 'prompts x n x max_tokens' if job.strategy is None else f'prompts x the {job.strategy.name} budget x tokens per path'
+        raise ApiError(400, f"this request may generate up to {w} tokens ({what}); the server allows {cfg.max_work_tokens} per request: "
+                            "lower max_tokens, n, the budget, max_steps or the number of prompts",
+                       'max_tokens' if job.strategy is None else 'strategy', 'work_limit_exceeded')
+    return job
+
 # %% ../../nbs/60_serve.ipynb #90c20fbe
 def parse_request(body, # the JSON body
                   kind:str, # 'chat' or 'completion'
@@ -212,7 +241,7 @@ def parse_request(body, # the JSON body
     if name is None:
         params = SamplingParams(n=n, temperature=1.0 if temperature is None else temperature, top_p=1.0 if top_p is None else top_p,
                                 max_tokens=max_tokens or (cfg.chat_max_tokens if kind == 'chat' else cfg.completion_max_tokens), stop=stop, seed=seed)
-        return Job(key=('generate', repr(params)), params=params, strategy=None, **common)
+        return check_work(Job(key=('generate', repr(params)), params=params, strategy=None, **common), cfg)
     # 5. search: the request's sampling fields fill the config unless the strategy object set them
     if n != 1: raise ApiError(400, "'n' must be 1 with a search strategy; raise the strategy budget instead", 'n', 'invalid_value')
     if stop: raise ApiError(400, "'stop' is not supported with a search strategy; use strategy.step_sep", 'stop', 'unsupported_parameter')
@@ -220,7 +249,7 @@ def parse_request(body, # the JSON body
         if v is not None: scfg.setdefault(k, v)
     try: strategy = get_strategy(name, **_search_config(name, scfg, cfg))
     except KitError as e: raise ApiError(400, str(e), 'strategy', 'invalid_value') from e
-    return Job(key=(name, repr(strategy.cfg)), params=None, strategy=strategy, **common)
+    return check_work(Job(key=(name, repr(strategy.cfg)), params=None, strategy=strategy, **common), cfg)   # one bound on the whole request
 
 # %% ../../nbs/60_serve.ipynb #51a6fa84
 def jsonable(x):
@@ -304,3 +333,15 @@ def stream_events(job:Job, out:dict):
     if job.include_usage: yield event([], usage=usage(job, out))
     if job.return_tree and job.strategy is not None: yield event([], reasoner=reasoner_field(job, out))
     yield "data: [DONE]\n\n"
+
+# %% ../../nbs/60_serve.ipynb #1bd3c740
+def request_rows(job:Job, # an answered job
+                 out:dict, # its result
+                 latency_s:float) -> list: # seconds from the request's arrival to its result
+    "The request-log rows of a job, one per choice: an SFT row (`prompt`, `completion`) plus strategy, answer, tokens and latency."
+    chat, use, cs = job.kind == 'chat', usage(job, out), _choices(job, out)
+    per, now = len(cs) // len(job.prompts), int(time.time())    # choices per prompt (`n` for plain generation)
+    settings = jsonable(job.strategy.cfg if job.strategy is not None else job.params)
+    return [dict(id=job.id, created=now, model=job.model, kind=job.kind, strategy=job.strategy.name if job.strategy else None,
+                 settings=settings, prompt=job.prompts[i // per], completion=[{'role': 'assistant', 'content': t}] if chat else t,
+                 answer=extract_answer(t), finish_reason=f, tokens=use, latency_s=round(latency_s, 3)) for i, (t, f) in enumerate(cs)]

@@ -71,7 +71,7 @@ def render_trace(events:list) -> str: # ('step', text) / ('fail', text, reason, 
 
 def _anchor(path): return f"\"{_short(path[-1])}\"" if path else "the start"
 
-# %% ../../nbs/53_backtrack.ipynb #39e0080b
+# %% ../../nbs/53_backtrack.ipynb #2cced553
 def _advance(s:dict, # one trace's state: path, events, prm, backs, done
              scored:list, # (candidate, validator score) pairs of this round
              c:BacktrackConfig, scorer_name:str='validator'):
@@ -135,7 +135,7 @@ class BacktrackRecipe(Recipe):
             for i in act: _advance(S[i], scored[i], c, scorer.name if hasattr(scorer, 'name') else 'validator')
         return [_record(p, s, b) for p, s, b in zip(probs, S, base)]
 
-# %% ../../nbs/53_backtrack.ipynb #8d0e3750
+# %% ../../nbs/53_backtrack.ipynb #0a7152f2
 @patch
 def rows(self:BacktrackRecipe, recs:list) -> tuple:
     "SFT rows (the trace with its backtracking) and PRM rows, with the filter statistics."
@@ -150,7 +150,7 @@ def rows(self:BacktrackRecipe, recs:list) -> tuple:
             'SFT rows': len(sft), 'SFT rows with backtracking': sum('This path fails' in r['trace'] for r in keep), 'PRM rows': len(prm)}
     return {'sft': sft, 'prm': prm}, filt
 
-# %% ../../nbs/53_backtrack.ipynb #2725b330
+# %% ../../nbs/53_backtrack.ipynb #a550ac85
 @patch
 def _run(self:BacktrackRecipe, run:SynthRun):
     "Make the traces (resumable stage `traces`), then the rows, filter counts and card text."

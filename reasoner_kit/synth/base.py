@@ -46,7 +46,7 @@ def _manifest(out:Path, # the run's folder
     out.mkdir(parents=True, exist_ok=True)
     return dict(conf, key=key, status='running', created=time.strftime('%Y-%m-%d %H:%M:%S'), resumes=0, stages={}, usage=Usage().to_dict())
 
-# %% ../../nbs/50_synth_base.ipynb #301550d9
+# %% ../../nbs/50_synth_base.ipynb #330c8b00
 class SynthRun:
     "A resumable synthesis run in folder `out`: `manifest.json` plus one append-only JSONL file per stage."
     def __init__(self,
@@ -78,7 +78,7 @@ class SynthRun:
 
     def _spent(self) -> Usage: return sum((m.usage for m in self.meters), Usage())
 
-# %% ../../nbs/50_synth_base.ipynb #40c407f7
+# %% ../../nbs/50_synth_base.ipynb #63546437
 @patch
 def stage(self:SynthRun,
           name:str, # the stage: its records go to `name.jsonl`
@@ -113,7 +113,7 @@ def ngrams(text:str, n:int=NGRAM) -> set: # text; n-gram length
     w = words(text)
     return {' '.join(w[i:i + n]) for i in range(len(w) - n + 1)}
 
-# %% ../../nbs/50_synth_base.ipynb #e38ee724
+# %% ../../nbs/50_synth_base.ipynb #ad2203ee
 class ContaminationIndex:
     "The 13-grams of benchmark test sets, each mapped to the benchmark and item it came from."
     def __init__(self,
@@ -143,7 +143,7 @@ def contamination_index(benchmarks:tuple=BENCHMARKS) -> ContaminationIndex:
     "The index over the test sets, built once per process."
     return ContaminationIndex(benchmarks)
 
-# %% ../../nbs/50_synth_base.ipynb #268869db
+# %% ../../nbs/50_synth_base.ipynb #f3c18219
 def row_text(row:dict) -> str: # a TRL row
     "All the text of a row: every message content and every string field, prompt included."
     def flat(v):
@@ -241,7 +241,7 @@ def write_card(out:str|Path, # the run's folder
 RECIPES = Registry('recipe', {n: f'reasoner_kit.synth.{n}:{n.capitalize()}Recipe' for n in ('strawberry', 'raspberry', 'backtrack')})
 register_recipe = RECIPES.register   # class decorator: a recipe available by its `name`
 
-# %% ../../nbs/50_synth_base.ipynb #87033395
+# %% ../../nbs/50_synth_base.ipynb #d5709ea9
 class Recipe:
     "Base class of a data-synthesis recipe: `run(policy, out)` makes a dataset folder."
     name, title, Config = 'recipe', 'recipe', None
@@ -287,7 +287,7 @@ class Recipe:
         return run.stage('traces', [dict(key=p.id) for p in probs], lambda part: make([by[it['key']] for it in part]), self.cfg.chunk)
     def _run(self, run:SynthRun): raise NotImplementedError(f"{type(self).__name__} must implement _run")
 
-# %% ../../nbs/50_synth_base.ipynb #d3211707
+# %% ../../nbs/50_synth_base.ipynb #1842de6a
 def _coerce(v:str, default):
     "A --set value as the type of the field's default."
     if isinstance(default, bool): return v.lower() in ('1', 'true', 'yes')
@@ -314,7 +314,7 @@ def recipe_from_args(a) -> Recipe:
         if k in kw and kw[k] < 1: raise KitError(f"{k} must be >= 1", "pass a positive number")
     return cls(**kw)
 
-# %% ../../nbs/50_synth_base.ipynb #2f444f8b
+# %% ../../nbs/50_synth_base.ipynb #e1056858
 def synth_args(p):
     "Add the flags of `reasoner-kit synth` to an argparse parser."
     p.add_argument('recipe', help='strawberry, raspberry or backtrack')
@@ -336,7 +336,7 @@ def synth_args(p):
     p.add_argument('--price-out', type=float, default=0.0, help='dollars per million completion tokens')
     p.add_argument('--no-contamination', action='store_true', help='skip the 13-gram check against the test sets')
 
-# %% ../../nbs/50_synth_base.ipynb #d8e37dbe
+# %% ../../nbs/50_synth_base.ipynb #4643ed21
 def cmd_synth(a):
     "reasoner-kit synth: run a data-synthesis recipe into a resumable dataset folder with its card."
     from reasoner_kit.policy.base import load_policy

@@ -164,7 +164,7 @@ class RaspberryRecipe(Recipe):
         return grade_with_rubric(judge, qs, QUERY_RUBRIC, context=ctx, retries=self.cfg.judge_retries,
                                  max_tokens=self.cfg.judge_tokens, seed=seed)
 
-# %% ../../nbs/52_raspberry.ipynb #2bd5e9b8
+# %% ../../nbs/52_raspberry.ipynb #9d4f5d0f
 @patch
 def make_queries(self:RaspberryRecipe, policy, judge, slots:list) -> list:
     "Write, grade, improve or drop the queries of a chunk of slots."
@@ -199,7 +199,7 @@ def make_queries(self:RaspberryRecipe, policy, judge, slots:list) -> list:
     for r in todo: r.update(status='dropped', why='no valid grade' if r['grade'] is None else f"grade {r['grade']:.2f} < {c.min_score}")
     return recs
 
-# %% ../../nbs/52_raspberry.ipynb #8c9128b0
+# %% ../../nbs/52_raspberry.ipynb #2f382f7a
 @patch
 def make_answers(self:RaspberryRecipe, policy, qs:list) -> list:
     "Chain-of-thought answer, self-critique and clean-up for a chunk of queries: three batched calls."
@@ -217,7 +217,7 @@ def make_answers(self:RaspberryRecipe, policy, qs:list) -> list:
                  answer=a, critique=k, critique_clean=no_mistakes(k), response=r,
                  ok=bool(r) and not _LEAK.search(r) and not repetitive(r)) for q, a, k, r in zip(qs, cot, crit, clean)]
 
-# %% ../../nbs/52_raspberry.ipynb #93bb843f
+# %% ../../nbs/52_raspberry.ipynb #baf36605
 @patch
 def rows(self:RaspberryRecipe, qrecs, kept, distinct, chosen, arecs) -> tuple:
     "SFT rows (query -> cleaned-up response) and the filter statistics."
@@ -230,7 +230,7 @@ def rows(self:RaspberryRecipe, qrecs, kept, distinct, chosen, arecs) -> tuple:
             'dropped: clean-up empty, looping, or mentions the draft/notes': sum(not r['ok'] for r in arecs), 'SFT rows': len(sft)}
     return {'sft': sft}, filt
 
-# %% ../../nbs/52_raspberry.ipynb #6c20a5d8
+# %% ../../nbs/52_raspberry.ipynb #0eff1589
 @patch
 def _run(self:RaspberryRecipe, run:SynthRun):
     "Write and grade the queries (stage `queries`), de-duplicate, answer the chosen ones (stage `answers`); rows, filter counts and card text."

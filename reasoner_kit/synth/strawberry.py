@@ -102,7 +102,7 @@ class StrawberryRecipe(Recipe):
                              solved=solved, k=k, barely=0 < solved < k))
         return recs
 
-# %% ../../nbs/51_strawberry.ipynb #f7f06cd4
+# %% ../../nbs/51_strawberry.ipynb #f3d47a6f
 @patch
 def rows(self:StrawberryRecipe, recs:list) -> tuple:
     "SFT, DPO and PRM rows from the trace records, and the filter statistics."
@@ -126,7 +126,7 @@ def rows(self:StrawberryRecipe, recs:list) -> tuple:
             'SFT rows (correct traces)': len(sft), 'DPO pairs': len(dpo), 'PRM rows': len(prm)}
     return {'sft': sft, 'dpo': dpo, 'prm': prm}, filt
 
-# %% ../../nbs/51_strawberry.ipynb #520ab62c
+# %% ../../nbs/51_strawberry.ipynb #ed0272da
 @patch
 def _run(self:StrawberryRecipe, run:SynthRun):
     "Make the traces (resumable stage `traces`), then the rows, filter counts and card text."

@@ -1,5 +1,5 @@
 """Tasks and data: arith determinism and split disjointness at scale, the real benchmark files, and bad input."""
-import re
+import os, re, subprocess, sys
 import pytest
 from reasoner_kit.core import KitError
 from reasoner_kit.data import load_task, make_arith, arith_split, check_arith_solution, data_dirs
@@ -40,8 +40,12 @@ def test_arith_levels_and_solutions():
         # level = number of operations = number of `a op b = c` steps
         assert all(p.solution.count(' = ') == level for p in ps)
 
-def test_arith_deterministic_across_calls():
-    assert [p.id for p in load_task('arith', 'test', limit=50)] == [p.id for p in load_task('arith', 'test', limit=50)]
+def test_arith_deterministic_across_processes():
+    "Another interpreter (another PYTHONHASHSEED) makes the same problems: a second call in this process could not tell."
+    code = "from reasoner_kit.data import load_task; print(' '.join(p.id for p in load_task('arith', 'test', limit=50)))"
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120, env={**os.environ, 'PYTHONHASHSEED': '123'})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [p.id for p in load_task('arith', 'test', limit=50)]
 
 @pytest.mark.skipif(not data_dirs(), reason='no local benchmark data')
 def test_gsm8k_and_math500_sizes():

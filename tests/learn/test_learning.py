@@ -1,6 +1,7 @@
 """The learning service on the tiny model: each trainer moves its loss or reward, a killed run resumes, the dataset
 builders write TRL's columns, and iterate never trains on a test problem."""
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,10 @@ def test_iterate_never_trains_on_test_problems(tmp_path):
     # the guard itself: a test question smuggled into the rows is refused
     with pytest.raises(KitError, match='test problem is in the training data'):
         check_no_leak(trained + reference_sft(test[:1]), test)
+    # the folder resumes only the run that made it: other settings are refused, the same ones resume
+    with pytest.raises(KitError, match='samples'):
+        iterate('tiny', 'arith', rounds=1, method='sft', cfg=replace(cfg, samples=2), out=tmp_path, verbose=False)
+    assert iterate('tiny', 'arith', rounds=1, method='sft', cfg=cfg, out=tmp_path, verbose=False)[1]['train_rows'] == 3
 
 @pytest.mark.slow
 def test_embedded_model_trains_and_serves(tmp_path):

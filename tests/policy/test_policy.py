@@ -1,4 +1,5 @@
-"""Policy service: the HF backend on the tiny model, OpenAIPolicy against a real loopback server, and the embedded model."""
+"""Policy service: OpenAIPolicy against a real loopback server, spec errors, and the embedded model (the contract both
+local engines keep is test_contract.py)."""
 import pytest
 from reasoner_kit.core import KitError
 from reasoner_kit.policy.backends import OpenAIPolicy, embedded_model_dir, tiny_model_dir
@@ -7,37 +8,12 @@ from openai_stub_server import make_app, ServerThread
 
 MSGS = [{'role': 'user', 'content': 'What is 2+3?'}]
 
-def test_hf_batched_shapes_and_counts(tiny):
-    out = tiny.generate([MSGS, 'Once upon a time', MSGS], SamplingParams(n=4, temperature=1.0, max_tokens=10, seed=3))
-    assert [len(o) for o in out] == [4, 4, 4]
-    for o in out:
-        for s in o:
-            assert 1 <= s.completion_tokens <= 10 and s.prompt_tokens > 0
-            assert s.finish_reason in ('stop', 'length')
-            assert (s.finish_reason == 'length') == (s.completion_tokens == 10 and s.finish_reason != 'stop')
-
-def test_hf_stop_strings_cut_text(tiny):
-    # Sample until some completion contains a space, then check a stop string cuts there.
-    out = tiny.generate([MSGS], n=8, temperature=1.0, max_tokens=12, seed=0, stop=[' '])[0]
-    assert all(' ' not in s.text for s in out)
-    assert any(s.finish_reason == 'stop' for s in out)
-
-def test_hf_logprobs(tiny):
-    s = tiny.generate([MSGS], n=2, temperature=1.0, max_tokens=6, logprobs=True)[0]
-    for x in s:
-        assert x.logprobs is not None and all(v <= 0 for v in x.logprobs)
-
 def test_openai_policy_against_loopback_server(tiny):
     with ServerThread(make_app(tiny)) as url:
         pol = load_policy(f'openai:tiny@{url}')
         out = pol.generate([MSGS, 'Once upon a time'], n=3, temperature=1.0, max_tokens=8)
         assert [len(o) for o in out] == [3, 3]
         assert all(s.completion_tokens >= 1 for o in out for s in o)
-
-def test_token_count_and_context_length(tiny):
-    assert tiny.count_tokens(MSGS) == len(tiny.tok(tiny.render(MSGS)).input_ids) == tiny.generate([MSGS], max_tokens=1)[0][0].prompt_tokens
-    assert tiny.count_tokens('Once upon a time') == len(tiny.tok('Once upon a time').input_ids) < tiny.count_tokens(MSGS)
-    assert tiny.context_length == 2048                           # the tiny config's max_position_embeddings
 
 def test_openai_policy_without_token_limits(tiny):
     "The OpenAI API has no tokenizer route, and this stub lists no max_model_len: both say so in one line, no guess."

@@ -123,7 +123,8 @@ def test_needs_scorer_and_bad_options(tiny):
     for name in NAMES:
         assert STRATEGIES[name].needs_scorer
         with pytest.raises(KitError, match='needs a scorer'): get_strategy(name).run(MSGS[:1], tiny)
-    with pytest.raises(KitError, match='multiple of beam_width'): BeamSearch(budget=6, beam_width=4).run(MSGS[:1], Scripted(), ArithmeticScorer())
+    with pytest.raises(KitError, match='multiple of beam_width'): BeamSearch(budget=6, beam_width=4)   # refused when configured, before any work
+    with pytest.raises(KitError, match='multiple of beam_width'): get_strategy('dvts', budget=4, beam_width=3)
     with pytest.raises(KitError, match='one of: scorer, rollout'): MCTS(value='mc')
     with pytest.raises(KitError, match='>= 1'): MCTS(parallel=0)
 

@@ -142,6 +142,17 @@ def test_layout(backend):
         if d: assert all(pos[t['parent'][a], 0] <= pos[t['parent'][b], 0] for a, b in zip(row, row[1:]))
 
 
+def test_node_colors_scale():
+    "The colour scale itself (the drawing test below only checks that the SVG uses it): ends, middle, clamping, unknown."
+    hexa = lambda rgb: '#%02x%02x%02x' % rgb
+    low, mid, high = hexa(TV.LOW), hexa(TV.MID), hexa(TV.HIGH)
+    assert len({low, mid, high, TV.GREY}) == 4
+    assert node_colors(np.array([0.0, 0.5, 1.0, np.nan, -5.0, 5.0]), (0.0, 1.0)) == [low, mid, high, TV.GREY, low, high]
+    q = node_colors(np.array([0.25]), (0.0, 1.0))[0]                    # halfway between the low end and the middle
+    assert q == hexa(tuple(round((a + b) / 2) for a, b in zip(TV.LOW, TV.MID)))
+    assert node_colors(np.array([2.0, 4.0]), TV.value_scale({'parent': [-1, 0], 'score': [2.0, 4.0]})) == [low, high]
+
+
 def test_chosen_pruned_terminal_marks():
     _, tree = grown()
     t, svg = as_tree(tree), render_svg(tree)

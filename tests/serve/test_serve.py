@@ -160,6 +160,8 @@ def test_completions_search_two_prompts(client):
     ('chat/completions', [1, 2], 400, 'invalid_value'),
     ('completions', {'model': 'tiny', 'prompt': [[1, 2, 3]]}, 400, 'invalid_value'),
     ('chat/completions', {'model': 'tiny', 'messages': [{'role': 'user', 'content': 'hi ' * 3000}], 'max_tokens': 4}, 400, 'context_length_exceeded'),
+    ('chat/completions', {'model': 'beam-4x6/tiny', 'messages': MSGS}, 400, 'invalid_value'),                  # not a 500
+    ('chat/completions', {'model': 'sc-64/tiny', 'messages': MSGS, 'max_tokens': 2048}, 400, 'work_limit_exceeded'),
 ])
 def test_bad_requests(server, route, body, status, code):
     assert_error(httpx.post(f'{server[0]}/{route}', json=body, timeout=60), status, code)

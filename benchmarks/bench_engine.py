@@ -1,0 +1,137 @@
+"""Benchmark: tokens/s of the policy engines on the embedded model, in one run: `HFPolicy` float32 (the CPU default
+before vLLM), `HFPolicy` bfloat16, and the vLLM engine (`VLLMPolicy`, the default wherever vLLM is installed); each
+one's speed-up over HFPolicy float32 and its share of this machine's bfloat16 matmul limit, measured in the same run.
+
+Workloads (arith dev problems, levels 1-2; temperature 0.5, max_tokens 160, seed 0; one `generate` call each):
+  single    64 prompts x 1 sample
+  shared    40 prompts x 16 samples (the 16 samples of a prompt share it)
+  frontier  a beam frontier: 4 level-2 problems x 4 partial solutions (their first 0-3 reference steps, so the 16
+            partials extend 4 shared prefixes), 4 samples each
+The matmul limit is the GFLOP/s of a 2048 x 2048 bfloat16 matmul with torch on this machine's threads; a generated
+token costs about 2 x parameters FLOPs, so share = tokens/s x 2 x parameters / limit (prompt tokens not counted).
+
+Run:  .venv/bin/python benchmarks/bench_engine.py            (~25 min on 2 CPU cores, most of it HFPolicy; run it on
+      a quiet machine: `uptime`)
+      .venv/bin/python benchmarks/bench_engine.py --quick    (a smoke run: a few prompts per workload, ~4 min)
+      --engines hf32,hf16,vllm picks engines; --eager runs vLLM without torch.compile.
+Prints the table and writes benchmarks/results/bench_engine.json (command, commit, date, machine, numbers);
+--quick writes benchmarks/results/bench_engine_quick.json instead.
+"""
+import argparse, gc, json, os, platform, subprocess, sys, time
+from datetime import datetime, timezone
+from pathlib import Path
+os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
+import torch
+from reasoner_kit.data import load_task, to_messages
+from reasoner_kit.policy.base import SamplingParams
+from reasoner_kit.policy.backends import HFPolicy, embedded_model_dir
+from reasoner_kit.reward.scorers import STEP_SEP
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINES = {'hf32': 'HFPolicy float32', 'hf16': 'HFPolicy bfloat16', 'vllm': 'vLLM (bfloat16, compiled)'}
+
+def matmul_gflops(dtype, n:int=2048, reps:int=10) -> float:
+    "GFLOP/s of an n x n matmul in `dtype` with torch's threads."
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    for _ in range(2): a @ b
+    t = time.perf_counter()
+    for _ in range(reps): a @ b
+    return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+
+def workloads(quick:bool) -> dict:
+    "name -> (prompts, samples per prompt)."
+    probs = load_task('arith', 'dev', limit=8 if quick else 64, level=[1, 2])
+    single = [to_messages(p) for p in probs]
+    frontier = []
+    for p in load_task('arith', 'dev', limit=2 if quick else 4, level=2):
+        steps = p.solution.split(STEP_SEP)
+        for k in range(4):   # 0-3 reference steps: partial solutions that extend the same prompt
+            frontier.append(to_messages(p) + ([{'role': 'assistant', 'content': STEP_SEP.join(steps[:k]) + STEP_SEP}] if k else []))
+    return {'single': (single, 1), 'shared': (single[:4 if quick else 40], 16), 'frontier': (frontier, 4)}
+
+def make(engine:str, eager:bool):
+    "(the policy, seconds to start it)."
+    t = time.perf_counter()
+    if engine == 'vllm':
+        from reasoner_kit.policy.vllm_engine import VLLMPolicy
+        pol = VLLMPolicy(embedded_model_dir(), name='embedded', enforce_eager=eager)
+    else: pol = HFPolicy(embedded_model_dir(), name='embedded', dtype=torch.float32 if engine == 'hf32' else torch.bfloat16)
+    return pol, time.perf_counter() - t
+
+def run(pol, wl:dict) -> dict:
+    "Seconds, generated tokens and tokens/s per workload."
+    pol.generate([wl['single'][0][0]], max_tokens=8)   # warm-up
+    rows = {}
+    for name, (prompts, n) in wl.items():
+        t = time.perf_counter()
+        out = pol.generate(prompts, SamplingParams(n=n, temperature=0.5, max_tokens=160, seed=0))
+        dt = time.perf_counter() - t
+        tok = sum(s.completion_tokens for o in out for s in o)
+        rows[name] = dict(prompts=len(prompts), samples=len(prompts) * n, seconds=round(dt, 1), tokens=tok, tokens_per_s=round(tok / dt, 1))
+        print(f"  {name:9s} {len(prompts):3d} x {n:2d}: {tok:6d} tokens in {dt:6.1f} s = {tok / dt:6.1f} tokens/s", flush=True)
+    return rows
+
+def machine() -> dict:
+    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+    vers = {}
+    for m in ('torch', 'transformers', 'vllm'):
+        try: vers[m] = __import__(m).__version__
+        except Exception: vers[m] = None
+    return dict(platform=platform.platform(), cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
+                python=platform.python_version(), **vers)
+
+def commit() -> str:
+    try:
+        h = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return h + ('-dirty' if dirty else '')
+    except OSError: return 'unknown'
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--engines', default='hf32,hf16,vllm', help=f"comma-separated, of: {', '.join(ENGINES)}")
+    ap.add_argument('--quick', action='store_true', help='a few prompts per workload (smoke run)')
+    ap.add_argument('--eager', action='store_true', help='vLLM without torch.compile')
+    a = ap.parse_args()
+    engines = [e for e in a.engines.split(',') if e]
+    if bad := set(engines) - set(ENGINES): sys.exit(f"unknown engine(s) {bad}: use {', '.join(ENGINES)}")
+    if 'vllm' in engines: engines = [e for e in engines if e != 'vllm'] + ['vllm']   # last: its engine stays in the process
+    load0 = os.getloadavg()
+    bf16, fp32 = matmul_gflops(torch.bfloat16), matmul_gflops(torch.float32)   # before any engine: torch's own threads
+    print(f"matmul 2048^2 on {torch.get_num_threads()} threads: bfloat16 {bf16:.0f} GFLOP/s, float32 {fp32:.0f} GFLOP/s; load {load0[0]:.2f}", flush=True)
+    wl = workloads(a.quick)
+    from transformers import AutoModelForCausalLM
+    params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(embedded_model_dir()).parameters())
+    res = {}
+    for e in engines:
+        print(f"{ENGINES[e]}:", flush=True)
+        pol, start = make(e, a.eager)
+        print(f"  started in {start:.1f} s", flush=True)
+        res[e] = dict(engine=ENGINES[e] if not (e == 'vllm' and a.eager) else 'vLLM (bfloat16, eager)', start_s=round(start, 1), workloads=run(pol, wl))
+        if e != 'vllm': del pol; gc.collect()
+    ref = res.get('hf32')
+    for e, r in res.items():
+        for name, w in r['workloads'].items():
+            w['share_of_bf16_limit'] = round(w['tokens_per_s'] * 2 * params / (bf16 * 1e9), 4)
+            if ref: w['speedup_vs_hf32'] = round(w['tokens_per_s'] / ref['workloads'][name]['tokens_per_s'], 2)
+    # the table
+    cols = list(res)
+    print(f"\ntokens/s (speed-up over HFPolicy float32; share of the {bf16:.0f} GFLOP/s bfloat16 matmul limit at {2 * params / 1e9:.2f} GFLOP/token)")
+    print('| workload | ' + ' | '.join(res[e]['engine'] for e in cols) + ' |')
+    print('|---|' + '---|' * len(cols))
+    for name, (prompts, n) in wl.items():
+        cells = [f"{(w := res[e]['workloads'][name])['tokens_per_s']:.0f} ({w.get('speedup_vs_hf32', float('nan')):.2f}x; {100 * w['share_of_bf16_limit']:.1f}%)" for e in cols]
+        print(f"| {name} ({len(prompts)} x {n}) | " + ' | '.join(cells) + ' |')
+    print('| engine start (s) | ' + ' | '.join(f"{res[e]['start_s']:.0f}" for e in cols) + ' |')
+    load1 = os.getloadavg()
+    out = dict(command=' '.join([Path(sys.executable).name, *sys.argv]), commit=commit(), date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+               machine=dict(machine(), load_avg_start=[round(x, 2) for x in load0], load_avg_end=[round(x, 2) for x in load1]),
+               settings=dict(temperature=0.5, max_tokens=160, seed=0, task='arith dev, levels 1-2', quick=a.quick),
+               matmul_gflops=dict(bfloat16=round(bf16, 1), float32=round(fp32, 1), n=2048), parameters=params,
+               flops_per_token=2 * params, engines=res)
+    f = ROOT / 'benchmarks' / 'results' / ('bench_engine_quick.json' if a.quick else 'bench_engine.json')
+    f.write_text(json.dumps(out, indent=1) + '\n')
+    print(f"-> {f.relative_to(ROOT)}")
+
+if __name__ == '__main__':
+    main()

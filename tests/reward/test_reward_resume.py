@@ -1,0 +1,35 @@
+"""The reward wing's resumable sample files resume only the run that made them (issue 14, item 3): preference samples
+and Monte-Carlo step labels of another policy or other settings are refused, not mixed in."""
+import pytest
+
+from reasoner_kit.core import KitError
+from reasoner_kit.data import load_task
+from reasoner_kit.policy.base import Policy, Sample
+from reasoner_kit.reward.prm import MCConfig, mc_step_labels
+from reasoner_kit.reward.rm import PairConfig, preference_pairs
+
+PROBS = load_task('arith', 'train', limit=2, level=1)
+
+class Says(Policy):
+    "Test double: the same reply to every prompt, and a count of its calls."
+    def __init__(self, text): self.name, self.text, self.calls = f'says {text}', text, 0
+    def _generate(self, prompts, params):
+        self.calls += 1
+        return [[Sample(self.text, 'stop', 1, 1) for _ in range(params.n)] for _ in prompts]
+
+def test_preference_samples_of_another_policy_are_refused(tmp_path):
+    f, a = tmp_path / 'pairs.jsonl', Says('The answer is 1.')
+    preference_pairs(PROBS, a, PairConfig(n_samples=2), out=f)
+    with pytest.raises(KitError, match='other settings'): preference_pairs(PROBS, Says('The answer is 2.'), PairConfig(n_samples=2), out=f)
+    with pytest.raises(KitError, match='n_samples'): preference_pairs(PROBS, a, PairConfig(n_samples=3), out=f)
+    calls = a.calls
+    preference_pairs(PROBS, a, PairConfig(n_samples=2, chunk=1), out=f)      # the same run resumes
+    assert a.calls == calls
+
+def test_step_labels_of_another_policy_are_refused(tmp_path):
+    f, a = tmp_path / 'labels.jsonl', Says('1 + 1 = 2.\n\nThe answer is 2.')
+    mc_step_labels(PROBS, a, n_solutions=1, k_rollouts=1, out=f, cfg=MCConfig(max_tokens=8))
+    with pytest.raises(KitError, match='other settings'):
+        mc_step_labels(PROBS, Says('The answer is 3.'), n_solutions=1, k_rollouts=1, out=f, cfg=MCConfig(max_tokens=8))
+    with pytest.raises(KitError, match='k_rollouts'):
+        mc_step_labels(PROBS, a, n_solutions=1, k_rollouts=2, out=f, cfg=MCConfig(max_tokens=8))
