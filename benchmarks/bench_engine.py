@@ -13,7 +13,9 @@ token costs about 2 x parameters FLOPs, so share = tokens/s x 2 x parameters / l
 Run:  .venv/bin/python benchmarks/bench_engine.py            (~25 min on 2 CPU cores, most of it HFPolicy; run it on
       a quiet machine: `uptime`)
       .venv/bin/python benchmarks/bench_engine.py --quick    (a smoke run: a few prompts per workload, ~4 min)
-      --engines hf32,hf16,vllm picks engines; --eager runs vLLM without torch.compile.
+      --engines hf32,hf16,vllm picks engines; --eager runs vLLM without torch.compile; --reuse FILE keeps the engines
+      not run now from an earlier bench_engine.json (each engine records its own date and load average, so a phase that
+      shared the machine with other work shows, and can be run again alone).
 Prints the table and writes benchmarks/results/bench_engine.json (command, commit, date, machine, numbers);
 --quick writes benchmarks/results/bench_engine_quick.json instead.
 """
@@ -92,6 +94,7 @@ def main():
     ap.add_argument('--engines', default='hf32,hf16,vllm', help=f"comma-separated, of: {', '.join(ENGINES)}")
     ap.add_argument('--quick', action='store_true', help='a few prompts per workload (smoke run)')
     ap.add_argument('--eager', action='store_true', help='vLLM without torch.compile')
+    ap.add_argument('--reuse', default=None, help='an earlier bench_engine.json: keep its engines that are not run now')
     a = ap.parse_args()
     engines = [e for e in a.engines.split(',') if e]
     if bad := set(engines) - set(ENGINES): sys.exit(f"unknown engine(s) {bad}: use {', '.join(ENGINES)}")
@@ -107,12 +110,20 @@ def main():
         print(f"{ENGINES[e]}:", flush=True)
         pol, start = make(e, a.eager)
         print(f"  started in {start:.1f} s", flush=True)
-        res[e] = dict(engine=ENGINES[e] if not (e == 'vllm' and a.eager) else 'vLLM (bfloat16, eager)', start_s=round(start, 1), workloads=run(pol, wl))
+        before, date = os.getloadavg(), datetime.now(timezone.utc).isoformat(timespec='seconds')
+        res[e] = dict(engine=ENGINES[e] if not (e == 'vllm' and a.eager) else 'vLLM (bfloat16, eager)', start_s=round(start, 1), workloads=run(pol, wl),
+                      date=date, load_avg_before=[round(x, 2) for x in before], load_avg_after=[round(x, 2) for x in os.getloadavg()])
         if e != 'vllm': del pol; gc.collect()
+    if a.reuse:   # earlier measurements of the engines not run now, marked as such
+        old = json.loads(Path(a.reuse).read_text())
+        for e, r in old['engines'].items():
+            if e not in res: res[e] = dict(r, reused_from=dict(file=a.reuse, commit=old['commit'], date=r.get('date', old['date']), matmul_gflops=old['matmul_gflops']))
+        res = {e: res[e] for e in ENGINES if e in res}
     ref = res.get('hf32')
     for e, r in res.items():
         for name, w in r['workloads'].items():
-            w['share_of_bf16_limit'] = round(w['tokens_per_s'] * 2 * params / (bf16 * 1e9), 4)
+            lim = r['reused_from']['matmul_gflops']['bfloat16'] if 'reused_from' in r else bf16   # the limit measured with it
+            w['share_of_bf16_limit'] = round(w['tokens_per_s'] * 2 * params / (lim * 1e9), 4)
             if ref: w['speedup_vs_hf32'] = round(w['tokens_per_s'] / ref['workloads'][name]['tokens_per_s'], 2)
     # the table
     cols = list(res)

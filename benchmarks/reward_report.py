@@ -88,7 +88,7 @@ def main(argv=None):
     # 3. the PRM: a head on the frozen policy
     t = time.time()
     if not (runs / 'prm' / 'prm.json').exists():
-        n_layers = getattr(getattr(policy, 'model', None), 'config', None)
+        n_layers = getattr(getattr(getattr(policy, 'hf', policy), 'model', None), 'config', None)   # vLLM: its transformers twin
         n_layers = n_layers.num_hidden_layers if n_layers is not None else 2
         cands = tuple(sorted({-1, n_layers * 5 // 6, n_layers * 2 // 3, n_layers // 2}))   # last, and 5/6, 2/3, 1/2 of the depth
         _, hist = train_prm(labels, policy, PRMConfig(sep=a.sep, layer_candidates=cands, val_frac=0.25), out=runs / 'prm')

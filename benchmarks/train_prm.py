@@ -21,7 +21,7 @@ def main():
     a = ap.parse_args()
     labels = read_jsonl(a.labels)
     pol = load_policy('embedded')
-    n = pol.model.config.num_hidden_layers
+    n = getattr(pol, 'hf', pol).model.config.num_hidden_layers   # vLLM: its transformers twin's config
     cands = tuple(sorted({-1, n * 5 // 6, n * 2 // 3, n // 2}))
     t = time.time()
     _, hist = train_prm(labels, pol, PRMConfig(sep=a.sep, layer_candidates=cands, val_frac=0.25), out=a.out)
