@@ -79,15 +79,13 @@ test-py: install
 
 test: check-sync test-nbs test-py
 
-# The embedded-model cells and tests that are skipped by default. Both here and in `run` the engine is transformers for
-# now: a second in-process vLLM engine after the first has shut down fails ('pipeline model parallel group is not
-# initialized'), which one-process notebook runs and iterate's per-round engines hit.
+# The embedded-model cells and tests that are skipped by default.
 test-slow: install
-	REASONER_KIT_ENGINE=hf $(BIN)/nbdev_test --n_workers 1 --flags slow
+	$(BIN)/nbdev_test --n_workers 1 --flags slow
 	$(BIN)/pytest -q -m slow tests/
 
 run: install
-	REASONER_KIT_ENGINE=hf $(BIN)/reasoner-kit main --out runs/main
+	$(BIN)/reasoner-kit main --out runs/main
 
 bench: install
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -88,7 +88,13 @@ def release_engine(llm, force:bool=False): # force: shut it down even if other p
             _ENGINES[k][2] -= 1
             if _ENGINES[k][2] > 0 and not force: return
             del _ENGINES[k]
-    if keys: llm.llm_engine.engine_core.shutdown(); gc.collect()
+    if not keys: return
+    import vllm.v1.engine.core as vcore
+    cleanup = vcore.cleanup_dist_env_and_memory     # tears down the process's parallel groups, which every in-process engine shares
+    if _ENGINES: vcore.cleanup_dist_env_and_memory = gc.collect   # other engines still run: keep the groups, free only memory
+    try: llm.llm_engine.engine_core.shutdown()
+    finally: vcore.cleanup_dist_env_and_memory = cleanup
+    gc.collect()
 
 def close_engines():
     "Shut every engine of this process down (also run at exit)."

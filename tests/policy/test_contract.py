@@ -80,6 +80,16 @@ def test_one_engine_per_run(vllm_tiny):
     assert load_policy('vllm:tiny').llm is vllm_tiny.llm
     assert load_policy('tiny', engine='vllm').llm is vllm_tiny.llm
 
+def test_closing_one_engine_keeps_the_others(vllm_tiny):
+    "Engines in one process share vLLM's parallel groups: shutting one down must leave the others running."
+    from reasoner_kit.policy.vllm_engine import close_policy
+    greedy = SamplingParams(max_tokens=4, temperature=0.0)
+    before = vllm_tiny.generate(['What is 2+3?'], greedy)[0][0].text
+    other = load_policy('tiny', engine='vllm', seed=7)          # other settings: a second engine
+    assert other.llm is not vllm_tiny.llm
+    close_policy(other)
+    assert vllm_tiny.generate(['What is 2+3?'], greedy)[0][0].text == before
+
 def test_vllm_policy_reads_hidden_states_from_its_twin(tiny, vllm_tiny):
     "vLLM has no hidden states: the PRM's features come from `policy.hf`, transformers on the same weights."
     import torch
