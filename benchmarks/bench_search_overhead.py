@@ -16,8 +16,7 @@ from reasoner_kit.core import set_seed
 from reasoner_kit.data import load_task, to_messages
 from reasoner_kit.policy.base import Policy, load_policy
 from reasoner_kit.reward.scorers import ArithmeticScorer
-from reasoner_kit.search.base import STRATEGIES
-from reasoner_kit.search.sweep import load_strategies
+from reasoner_kit.search.base import STRATEGIES, load_strategies
 
 class Timed:
     "Wrap an object; time every call of the named methods."

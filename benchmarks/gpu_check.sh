@@ -8,6 +8,10 @@
 #   engine-nb   nbs/13_policy_vllm.ipynb (the engine notebook's tests)
 #   nbdev-cuda  the `#| cuda` notebook cells (nbdev_test --flags cuda, on the notebooks that have them)
 #   pytest-cuda the `@pytest.mark.cuda` tests (pytest -m cuda)
+#   bf16        training in bf16 with fp32 master weights: one step at lr 1e-6 moves the float32 weights (tests/learn/test_bf16.py)
+#   grpo-vllm   a short GRPO run on the embedded model with vLLM colocated (TRL use_vllm=True, vllm_mode='colocate'), bf16
+#   accelerate  `reasoner-kit train sft` under accelerate launch with configs/accelerate/ddp.yaml and fsdp.yaml (and zero2/zero3
+#               where deepspeed is installed), one process per GPU
 #   bench       (with --bench) benchmarks/bench_engine.py --quick --engines hf16,vllm
 #
 # Run from the repo root:   benchmarks/gpu_check.sh [--bench] [WHEEL_DIR]
@@ -22,7 +26,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 BENCH=0; WHEELS=""
-for a in "$@"; do case "$a" in --bench) BENCH=1 ;; -h|--help) sed -n 2,27p "$0"; exit 0 ;; *) WHEELS="$a" ;; esac; done
+for a in "$@"; do case "$a" in --bench) BENCH=1 ;; -h|--help) sed -n 2,31p "$0"; exit 0 ;; *) WHEELS="$a" ;; esac; done
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 REASONER_KIT_QUIET=1 TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg PYTHONUNBUFFERED=1
 LOGS="${GPU_CHECK_LOGS:-/tmp/gpu-check-logs}"; mkdir -p "$LOGS"
 T0=$(date +%s); FAILS=0; RESULTS=()
@@ -85,6 +89,39 @@ if [ -n "$CUDA_NBS" ]; then
   check nbdev-cuda 240 bash -c "for nb in $CUDA_NBS; do echo \"== \$nb\"; '$BIN/nbdev_test' --flags cuda --path \$nb || exit 1; done"
 else echo "SKIP nbdev-cuda (no notebook has a #| cuda cell)"; fi
 check pytest-cuda 180 "$PY" -m pytest -q -m cuda tests/ -p no:cacheprovider
+check bf16 120 "$PY" -m pytest -q tests/learn/test_bf16.py -p no:cacheprovider
+
+check grpo-vllm 300 "$PY" - <<'EOF'
+import json, tempfile, torch
+from pathlib import Path
+from reasoner_kit.data import load_task
+from reasoner_kit.grading import answer_reward
+from reasoner_kit.learn.data import grpo_prompts
+from reasoner_kit.learn.train import GRPOTrainConfig, train_grpo
+from reasoner_kit.policy.backends import embedded_model_dir
+out = Path(tempfile.mkdtemp()) / 'grpo'
+r = train_grpo(embedded_model_dir(), grpo_prompts(load_task('arith', 'train', limit=8, level=1)), [answer_reward], out,
+               GRPOTrainConfig(max_steps=3, num_generations=8, max_completion_length=96))   # defaults: vLLM colocate, bf16 on CUDA
+res = json.loads((out / 'result.json').read_text())
+assert res['global_step'] == 3 and res['bf16'] is True, res
+gap = [v for _, v in r.series('sampling/sampling_logp_difference/mean')]
+assert len(gap) == 3 and max(gap) < 0.1, gap   # vLLM was the generator (TRL logs this only then), with the trained weights
+w = __import__('safetensors.torch', fromlist=['x']).load_file(r.model_dir / 'model.safetensors')
+assert all(v.dtype == torch.float32 for v in w.values()), 'fp32 master weights saved'
+print('steps', r.global_step, 'wall', r.wall_s, 's; reward', [round(v, 3) for _, v in r.series('reward')], '; engine-model log-prob gap', [round(v, 4) for v in gap])
+EOF
+
+ACC=()
+for c in ddp fsdp zero2 zero3; do
+  case $c in zero*) "$PY" -c "import deepspeed" 2>/dev/null || { echo "SKIP accelerate-$c (deepspeed not installed)"; continue; } ;; esac
+  ACC+=("$c")
+done
+NGPU=$("$PY" -c "import torch; print(max(1, torch.cuda.device_count()))")
+ACC_DATA="$LOGS/sft_rows.jsonl"
+"$PY" -c "from reasoner_kit.core import write_jsonl; from reasoner_kit.data import load_task; from reasoner_kit.learn.data import reference_sft; write_jsonl('$ACC_DATA', reference_sft(load_task('arith', 'train', limit=16, level=1)))"
+for c in "${ACC[@]}"; do
+  check "accelerate-$c" 240 bash -c "rm -rf '$LOGS/acc-$c' && '$BIN/accelerate' launch --config_file configs/accelerate/$c.yaml --num_processes $NGPU -m reasoner_kit.cli train sft --policy embedded --data '$ACC_DATA' --out '$LOGS/acc-$c' --max-steps 3 --batch-size $((4 * NGPU)) --micro-batch 4 && test -f '$LOGS/acc-$c/model/config.json' && grep -q '\"global_step\": 3' '$LOGS/acc-$c/result.json'"
+done
 [ "$BENCH" -eq 1 ] && check bench 300 "$PY" benchmarks/bench_engine.py --quick --engines hf16,vllm
 
 echo "---"

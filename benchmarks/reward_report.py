@@ -91,9 +91,10 @@ def main(argv=None):
         n_layers = getattr(getattr(getattr(policy, 'hf', policy), 'model', None), 'config', None)   # vLLM: its transformers twin
         n_layers = n_layers.num_hidden_layers if n_layers is not None else 2
         cands = tuple(sorted({-1, n_layers * 5 // 6, n_layers * 2 // 3, n_layers // 2}))   # last, and 5/6, 2/3, 1/2 of the depth
-        _, hist = train_prm(labels, policy, PRMConfig(sep=a.sep, layer_candidates=cands, val_frac=0.25), out=runs / 'prm')
-        print(f"    PRM: layer {hist['layer']} (held-out loss by layer {hist['layer_val_loss']}); train loss {hist['train_loss'][0]:.3f} -> "
-              f"{hist['train_loss'][hist['best_epoch']]:.3f}, held-out loss {min(hist['val_loss']):.3f} at epoch {hist['best_epoch']}", flush=True)
+        res = train_prm(labels, policy, PRMConfig(sep=a.sep, layer_candidates=cands, val_frac=0.25), out=runs / 'prm')
+        ep, s = res.history[:-1], res.history[-1]   # one entry per epoch, then the summary
+        print(f"    PRM: layer {s['layer']} (held-out loss by layer {s['layer_val_loss']}); train loss {ep[0]['loss']:.3f} -> "
+              f"{ep[s['best_epoch']]['loss']:.3f}, held-out loss {min(e['val_loss'] for e in ep):.3f} at epoch {s['best_epoch']}", flush=True)
     times['prm_train'] = round(time.time() - t)
     print(f"[3] PRM in {runs / 'prm'} ({times['prm_train']}s)", flush=True)
 

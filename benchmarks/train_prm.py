@@ -24,10 +24,11 @@ def main():
     n = getattr(pol, 'hf', pol).model.config.num_hidden_layers   # vLLM: its transformers twin's config
     cands = tuple(sorted({-1, n * 5 // 6, n * 2 // 3, n // 2}))
     t = time.time()
-    _, hist = train_prm(labels, pol, PRMConfig(sep=a.sep, layer_candidates=cands, val_frac=0.25), out=a.out)
-    print(f"PRM on {len(labels)} solutions / {sum(len(r['values']) for r in labels)} MC-labelled steps: layer {hist['layer']} "
-          f"(held-out loss by layer {hist['layer_val_loss']}); train loss {hist['train_loss'][0]:.3f} -> "
-          f"{hist['train_loss'][hist['best_epoch']]:.3f}, held-out {min(hist['val_loss']):.3f}; {time.time() - t:.0f} s -> {a.out}")
+    res = train_prm(labels, pol, PRMConfig(sep=a.sep, layer_candidates=cands, val_frac=0.25), out=a.out)
+    ep, s = res.history[:-1], res.history[-1]   # one entry per epoch, then the summary
+    print(f"PRM on {len(labels)} solutions / {sum(len(r['values']) for r in labels)} MC-labelled steps: layer {s['layer']} "
+          f"(held-out loss by layer {s['layer_val_loss']}); train loss {ep[0]['loss']:.3f} -> "
+          f"{ep[s['best_epoch']]['loss']:.3f}, held-out {min(e['val_loss'] for e in ep):.3f}; {time.time() - t:.0f} s -> {a.out}")
 
 if __name__ == '__main__':
     main()

@@ -10,8 +10,8 @@ from pathlib import Path
 from .core import KitError
 
 # %% auto #0
-__all__ = ['COMMANDS', 'cmd_eval', 'cmd_main', 'cmd_search', 'cmd_serve', 'cmd_sft', 'cmd_iterate', 'cmd_rewards_report',
-           'cmd_synth', 'build_parser', 'main']
+__all__ = ['COMMANDS', 'cmd_eval', 'cmd_main', 'cmd_search', 'cmd_serve', 'cmd_sft', 'cmd_iterate', 'cmd_train',
+           'cmd_rewards_report', 'cmd_route', 'cmd_synth', 'cmd_blueprint', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #503d4844
 class _Parser(argparse.ArgumentParser):
@@ -30,21 +30,22 @@ def _eval_args(p):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--no-greedy', action='store_true', help='skip the greedy completion')
     p.add_argument('--out', default=None, help='folder for samples.jsonl and summary.json (resumable)')
+    from reasoner_kit.policy.ray_pool import add_ray_args; add_ray_args(p)
 
 def cmd_eval(a):
     "reasoner-kit eval: evaluate a policy on a task."
     from reasoner_kit.data import load_task
     from reasoner_kit.evaluate import EvalConfig, evaluate, format_table
-    from reasoner_kit.policy.base import load_policy
+    from reasoner_kit.policy.ray_pool import policy_or_pool
     if a.limit is not None and a.limit < 1: raise KitError("--limit must be >= 1", "pass a positive number")
     if a.samples < 0 or a.temperature < 0: raise KitError("--samples and --temperature must be >= 0", "fix the flag")
     problems = load_task(a.task, a.split, limit=a.limit, level=a.level, seed=0)
     grader = None
     if a.task == 'humaneval':
         from reasoner_kit.evaluate import code_grader; grader = code_grader
-    policy = load_policy(a.policy)
+    policy, pool = policy_or_pool(a.policy, a.ray, a.actors)   # --ray: the chunks run on Ray actors
     cfg = EvalConfig(samples=a.samples, temperature=a.temperature, max_tokens=a.max_tokens, greedy=not a.no_greedy, seed=a.seed)
-    s = evaluate(policy, problems, cfg, out=a.out, **({'grader': grader} if grader else {}))
+    s = evaluate(policy, problems, cfg, out=a.out, pool=pool, **({'grader': grader} if grader else {}))
     k = a.samples
     cols = ['problems'] + (['greedy_pass@1'] if not a.no_greedy else []) + ([f'sampled_acc', f'maj@{k}', f'pass@{k}'] if k else []) \
            + (['greedy_tokens'] if not a.no_greedy else []) + (['sampled_tokens'] if k else [])
@@ -93,12 +94,13 @@ def _search_args(p):
     p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                    help="any other option of the strategy's Config, by the names get_strategy and the API use, e.g. --set parallel=4 (mcts)")
     p.add_argument('--out', default='runs/search', help='folder for search.jsonl, sweep.json and sweep.png (resumable)')
+    from reasoner_kit.policy.ray_pool import add_ray_args; add_ray_args(p)
 
 def cmd_search(a):
     "reasoner-kit search: run a search strategy, or sweep budgets, and measure accuracy vs tokens."
     from reasoner_kit.data import load_task
     from reasoner_kit.policy.wrappers import CachedPolicy
-    from reasoner_kit.policy.base import load_policy
+    from reasoner_kit.policy.ray_pool import policy_or_pool
     from reasoner_kit.reward.scorers import load_scorer
     from reasoner_kit.search.base import STRATEGIES, get_strategy, load_strategies, strategy_options
     from reasoner_kit.search.sweep import run_search, sweep
@@ -111,12 +113,13 @@ def cmd_search(a):
     if a.budget < 1 or min(budgets) < 1: raise KitError("budgets must be >= 1", "pass a positive --budget")
     kw = dict(temperature=a.temperature, max_tokens=a.max_tokens, seed=a.seed)
     for n in names: kw.update(strategy_options(n, a.set))   # every --set option must be one each strategy has
-    for n in names: get_strategy(n, **{**kw, 'budget': a.budget})   # bad values fail here, before the model loads
+    strats = [get_strategy(n, **{**kw, 'budget': a.budget}) for n in names]   # bad values fail here, before the model loads
     problems = load_task(a.task, a.split, limit=a.limit, level=a.level)
-    policy = CachedPolicy(load_policy(a.policy), a.sample_cache or Path(a.out) / 'samples_cache.jsonl')   # budgets share samples
-    scorer = load_scorer(a.scorer, policy) if any(STRATEGIES[n].needs_scorer for n in names) else None
-    if a.sweep: rows = sweep(names, policy, problems, budgets, scorer, a.out, **kw)
-    else: rows = [run_search(n, policy, problems, a.budget, scorer, a.out, **kw) for n in names]
+    policy, pool = policy_or_pool(a.policy, a.ray, a.actors)   # --ray: the chunks run on Ray actors
+    policy = CachedPolicy(policy, a.sample_cache or Path(a.out) / 'samples_cache.jsonl')   # budgets share samples
+    scorer = load_scorer(a.scorer, policy) if any(s.needs_scorer for s in strats) else None   # auto: when a route needs one
+    if a.sweep: rows = sweep(names, policy, problems, budgets, scorer, a.out, pool=pool, **kw)
+    else: rows = [run_search(n, policy, problems, a.budget, scorer, a.out, pool=pool, **kw) for n in names]
     Path(a.out).mkdir(parents=True, exist_ok=True)
     if not a.sweep: (Path(a.out) / 'search.json').write_text(json.dumps(rows, indent=1))
     print('| strategy | budget | problems | accuracy | tokens/problem |\n|---|---|---|---|---|')
@@ -145,6 +148,13 @@ def cmd_iterate(a):
     "reasoner-kit iterate: expert iteration, one table row per round."
     from reasoner_kit.learn.iterate import cmd_iterate as _it; _it(a)
 
+def _train_args(p):
+    from reasoner_kit.learn.iterate import train_args; train_args(p)
+
+def cmd_train(a):
+    "reasoner-kit train sft|dpo|grpo: one trainer on a JSONL file, plainly or under `accelerate launch -m reasoner_kit.cli`."
+    from reasoner_kit.learn.iterate import cmd_train as _train; _train(a)
+
 def _rewards_args(p):
     from reasoner_kit.reward.report import rewards_report_args; rewards_report_args(p)
 
@@ -152,12 +162,26 @@ def cmd_rewards_report(a):
     "reasoner-kit rewards-report: how well each scorer separates right from wrong solutions."
     from reasoner_kit.reward.report import cmd_rewards_report as _rr; _rr(a)
 
+def _route_args(p):
+    from reasoner_kit.search.route import route_args; route_args(p)
+
+def cmd_route(a):
+    "reasoner-kit route fit: fit a compute-optimal router on dev problems, for --strategy auto and model auto/..."
+    from reasoner_kit.search.route import cmd_route as _route; _route(a)
+
 def _synth_args(p):
     from reasoner_kit.synth.base import synth_args; synth_args(p)
 
 def cmd_synth(a):
     "reasoner-kit synth: synthesize reasoning data with a recipe into a resumable dataset folder with its card."
     from reasoner_kit.synth.base import cmd_synth as _synth; _synth(a)
+
+def _blueprint_args(p):
+    from reasoner_kit.blueprint.run import blueprint_args; blueprint_args(p)
+
+def cmd_blueprint(a):
+    "reasoner-kit blueprint run|check: one TOML file for every phase, run resumably, or validated."
+    from reasoner_kit.blueprint.run import cmd_blueprint as _bp; _bp(a)
 
 # %% ../nbs/90_cli.ipynb #a906148e
 COMMANDS = {'main': (_main_args, cmd_main, 'run the main job on the embedded model (make run)'),
@@ -167,7 +191,10 @@ COMMANDS = {'main': (_main_args, cmd_main, 'run the main job on the embedded mod
             'rewards-report': (_rewards_args, cmd_rewards_report, 'AUROC and best-of-N accuracy of each scorer on sampled solutions'),
             'sft': (_sft_args, cmd_sft, 'Phase 1: SFT on step-by-step solutions, greedy pass@1 before and after'),
             'iterate': (_iterate_args, cmd_iterate, 'expert iteration: sample, filter by reward, train (sft, dpo, grpo), re-evaluate'),
-            'synth': (_synth_args, cmd_synth, 'synthesize reasoning data with a recipe (strawberry, raspberry, backtrack) into a resumable dataset folder with its card')}
+            'train': (_train_args, cmd_train, 'train one model (sft, dpo, grpo) on a JSONL file; under `accelerate launch -m reasoner_kit.cli` on many processes'),
+            'route': (_route_args, cmd_route, 'fit a compute-optimal router on dev problems (strategy auto: the route per prompt difficulty)'),
+            'synth': (_synth_args, cmd_synth, 'synthesize reasoning data with a recipe (strawberry, raspberry, backtrack) into a resumable dataset folder with its card'),
+            'blueprint': (_blueprint_args, cmd_blueprint, 'run a blueprint (one TOML file: policy, task, reward, search, learn, eval, serve) resumably, or check it')}
 
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser with every subcommand."
@@ -186,3 +213,6 @@ def main(argv:list|None=None) -> int: # arguments (default: sys.argv[1:])
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr); return 130
     return 0
+
+# %% ../nbs/90_cli.ipynb #c9f2db8a
+if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())

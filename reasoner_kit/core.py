@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #597772a2
 from __future__ import annotations
-import json, os, random, sys, hashlib, tempfile, importlib.util
+import json, os, platform, random, subprocess, sys, hashlib, tempfile, importlib.util
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -13,7 +14,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['KitError', 'set_seed', 'stable_hash', 'cache_dir', 'repo_root', 'data_dirs', 'Registry', 'write_jsonl', 'read_jsonl',
-           'JsonlLog', 'progress', 'resumable_map', 'check_settings', 'TrainResult']
+           'JsonlLog', 'progress', 'resumable_map', 'check_settings', 'machine', 'git_commit', 'provenance',
+           'TrainResult']
 
 # %% ../nbs/00_core.ipynb #f88ed1c5
 class KitError(Exception):
@@ -156,7 +158,8 @@ def resumable_map(items:list, # work items
                   chunk:int=8, # items per call of `fn`: the checkpoint granularity
                   desc:str='', # progress-bar label
                   unit:str='item', # progress-bar unit
-                  on_chunk=None) -> list: # called as `on_chunk(items, records)` once a chunk's records are in the log
+                  on_chunk=None, # called as `on_chunk(items, records)` once a chunk's records are in the log
+                  pool=None) -> list: # runs the chunks elsewhere: `pool.imap(fn, chunks)` yields each chunk's records, in order (`policy.ray_pool.PolicyPool`)
     "Run `fn` over the items not yet in `log`, a chunk at a time, appending each chunk's records as it ends; all records, in item order."
     keys = _item_keys(items, key or (lambda it: it[log.key]))
     flat = [k for ks in keys for k in ks]
@@ -164,14 +167,15 @@ def resumable_map(items:list, # work items
     if chunk < 1: raise KitError("chunk must be >= 1", "pass --chunk 1 or more")
     todo = [(it, ks) for it, ks in zip(items, keys) if not all(k in log for k in ks)]
     bar = progress(total=len(items), initial=len(items) - len(todo), desc=desc, unit=unit)
-    for b in range(0, len(todo), chunk):
-        part = todo[b:b + chunk]
-        recs = fn([it for it, _ in part])
+    parts = [todo[b:b + chunk] for b in range(0, len(todo), chunk)]
+    its = lambda part: [it for it, _ in part]
+    results = map(fn, map(its, parts)) if pool is None else pool.imap(fn, map(its, parts))   # lazily, a chunk at a time
+    for part, recs in zip(parts, results):
         if {r[log.key] for r in recs} != {k for _, ks in part for k in ks}:
             raise KitError(f"{desc or 'resumable_map'}: `fn` returned records for other keys than it was given", "return one record per key of the items it gets")
         for r in recs:
             if r[log.key] not in log: log.append(r)     # never twice, whatever `fn` returns
-        if on_chunk: on_chunk([it for it, _ in part], recs)
+        if on_chunk: on_chunk(its(part), recs)
         bar.update(len(part))
     bar.close()
     by = {r[log.key]: r for r in log.records}
@@ -207,6 +211,34 @@ def check_settings(folder:str|Path, # a resumable output folder
         folder.mkdir(parents=True, exist_ok=True)
         tmp = f.with_name(f'settings.json.tmp{os.getpid()}'); tmp.write_text(json.dumps(new, indent=1)); os.replace(tmp, f)
     return now
+
+# %% ../nbs/00_core.ipynb #53594588
+def machine() -> str:
+    "This machine in one line: architecture, CPU model, cores, memory, GPU if any, Python."
+    import torch
+    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+    mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30 if hasattr(os, 'sysconf') else 0
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ', no GPU'
+    return f"{platform.machine()}, {cpu}, {os.cpu_count()} CPU cores, {mem:.0f} GiB{gpu}, Python {platform.python_version()}"
+
+def git_commit() -> str:
+    "The checkout's commit, with `-dirty` if tracked files differ from it; 'unknown' outside a git checkout."
+    root = repo_root() or Path.cwd()
+    try:
+        sha = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError): return 'unknown'
+    return sha + ('-dirty' if dirty else '')
+
+def provenance(seconds:float|None=None, # the wall time of the run, if known
+               command:str|None=None) -> dict: # default: this process's command line
+    "Where a result came from: command, commit, UTC date, machine, load average at the end, seconds."
+    cmd = command or ' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    d = dict(command=cmd, commit=git_commit(), date=datetime.now(timezone.utc).isoformat(timespec='seconds'), machine=machine(),
+             load_avg=round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') else None)
+    if seconds is not None: d['seconds'] = round(float(seconds), 1)
+    return d
+
 
 # %% ../nbs/00_core.ipynb #09aa4531
 @dataclass

@@ -16,8 +16,8 @@ from .grading import extract_answer, math_equal, to_number
 from .policy.base import Policy, SamplingParams, policy_identity
 
 # %% auto #0
-__all__ = ['pass_at_k', 'answer_key', 'vote', 'majority', 'summarize', 'format_table', 'EvalConfig', 'eval_settings',
-           'math_grader', 'map_ok', 'evaluate', 'code_grader']
+__all__ = ['pass_at_k', 'answer_key', 'vote', 'majority', 'summarize', 'format_table', 'interval95', 'paired_diff', 'EvalConfig',
+           'eval_settings', 'math_grader', 'map_ok', 'evaluate', 'code_grader']
 
 # %% ../nbs/04_evaluate.ipynb #2758ed6c
 def pass_at_k(n:int, # samples drawn
@@ -85,6 +85,36 @@ def format_table(rows:dict, # row name -> summary dict
         lines.append(f'| {name} | ' + ' | '.join(f"{s[c]:.1f}" if isinstance(s.get(c), float) else str(s.get(c, '')) for c in cols) + ' |')
     return '\n'.join(lines)
 
+# %% ../nbs/04_evaluate.ipynb #e6e0fb42
+def _phi(z:float) -> float: return 0.5 * (1 + math.erf(z / math.sqrt(2)))   # the standard normal CDF
+
+def interval95(xs) -> dict: # per-problem scores in [0, 1]: 0/1 for pass@1, fractions for sampled accuracy
+    "The mean in % and its 95% interval: Wilson's for 0/1 scores, else the normal interval of the mean."
+    xs = np.asarray(list(xs), dtype=float); n = len(xs)
+    if n == 0: raise KitError("no scores to summarize", "evaluate at least one problem")
+    m, z = float(xs.mean()), 1.959964
+    if set(np.unique(xs)) <= {0.0, 1.0}:
+        c, h = (m + z*z/(2*n)) / (1 + z*z/n), z * math.sqrt(m*(1-m)/n + z*z/(4*n*n)) / (1 + z*z/n)
+        lo, hi = c - h, c + h
+    else:
+        se = float(xs.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+        lo, hi = max(0.0, m - z*se), min(1.0, m + z*se)
+    return dict(mean=round(100*m, 2), low=round(100*lo, 2), high=round(100*hi, 2), n=n)
+
+def paired_diff(a, b) -> dict: # per-problem scores of two methods on the same problems, in the same order
+    "a - b in points with its standard error and 95% interval, and a two-sided p: McNemar's exact test for 0/1 scores, else a paired normal test."
+    a, b = np.asarray(list(a), dtype=float), np.asarray(list(b), dtype=float)
+    if len(a) != len(b) or not len(a): raise KitError("paired_diff needs two equally long, non-empty score lists", "score both methods on the same problems")
+    d, n = a - b, len(a); se = float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    if set(np.unique(np.r_[a, b])) <= {0.0, 1.0}:
+        w, l = int((d > 0).sum()), int((d < 0).sum())          # discordant problems: only a right, only b right
+        k, m = min(w, l), w + l
+        p = min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2**m) if m else 1.0
+    else: p = 2 * (1 - _phi(abs(float(d.mean())) / se)) if se > 0 else float(d.mean() == 0) or 0.0
+    return dict(diff=round(100*float(d.mean()), 2), se=round(100*se, 2), low=round(100*(float(d.mean()) - 1.959964*se), 2),
+                high=round(100*(float(d.mean()) + 1.959964*se), 2), p=round(p, 4), n=n)
+
+
 # %% ../nbs/04_evaluate.ipynb #8199fba9
 @dataclass
 class EvalConfig:
@@ -135,15 +165,16 @@ def evaluate(policy:Policy, # the policy to evaluate
              out:str|Path|None=None, # a folder for samples.jsonl and summary.json; enables resuming
              grader=math_grader, # (problem, text) -> (answer, correct)
              prompt_fn=to_messages, # Problem -> prompt
-             desc:str='eval') -> dict: # progress-bar label
+             desc:str='eval', # progress-bar label
+             pool=None) -> dict: # a `policy.ray_pool.PolicyPool`: the chunks run on its actors (`policy` may then be None)
     "Evaluate `policy` on `problems`; returns the summary (per-problem records under 'records')."
-    cfg = cfg or EvalConfig()
+    cfg, policy = cfg or EvalConfig(), (pool.policy if pool is not None and policy is None else policy)
     if not problems: raise KitError("no problems to evaluate", "check the task, split, level and --limit")
     if out: check_settings(out, eval_settings(cfg, policy, grader, prompt_fn), what='evaluation results')   # resumes only this evaluation
     log = JsonlLog(Path(out) / 'samples.jsonl' if out else None, key='id')
     t0 = time.time()
     records = resumable_map(problems, lambda ps: _eval_chunk(policy, ps, cfg, grader, prompt_fn), log, key=lambda p: p.id,
-                            chunk=cfg.chunk, desc=desc, unit='problem')
+                            chunk=cfg.chunk, desc=desc, unit='problem', pool=pool)
     summary = summarize(records, cfg)
     summary['wall_s'] = round(time.time() - t0, 1)
     if out:

@@ -48,8 +48,7 @@ def sample_traces(policy:Policy, # the policy that writes solutions
     if n < 1: raise KitError("n must be >= 1", "ask for at least one solution per problem")
     strat = None
     if strategy:
-        from reasoner_kit.search.sweep import load_strategies
-        from reasoner_kit.search.base import get_strategy
+        from reasoner_kit.search.base import get_strategy, load_strategies
         load_strategies()
         strat = get_strategy(strategy, budget=n, temperature=temperature, max_tokens=max_tokens, seed=seed)
     pos = {p.id: i for i, p in enumerate(problems)}     # a chunk's seed: seed + its first problem's place in `problems`

@@ -15,13 +15,14 @@ from ..grading import answer_reward
 from .data import (sample_traces, trace_stats, star_sft, rationalize, reference_sft, sft_row, dpo_pairs,
                                      grpo_prompts, format_reward)
 from ..policy.backends import embedded_model_dir, tiny_model_dir
-from ..policy.vllm_engine import close_policy, default_engine, local_policy
+from ..policy.vllm_engine import close_policy, default_engine, local_policy, pick_engine
 from ..policy.base import model_files_id
+from .trees import NoKeyConfig, tree_round
 from .train import SFTTrainConfig, DPOTrainConfig, GRPOTrainConfig, train_sft, train_dpo, train_grpo
 
 # %% auto #0
 __all__ = ['COLS', 'model_dir_for', 'check_no_leak', 'IterateConfig', 'iterate', 'init_sft', 'learning_phase', 'sft_args',
-           'cmd_sft', 'iterate_args', 'cmd_iterate']
+           'cmd_sft', 'iterate_args', 'cmd_iterate', 'train_args', 'train_config', 'reward_funcs', 'cmd_train']
 
 # %% ../../nbs/42_iterate.ipynb #a5e0e2db
 def model_dir_for(spec:str|Path) -> Path: # 'embedded', 'tiny', 'hf:PATH' or a model directory
@@ -64,6 +65,7 @@ class IterateConfig:
     eval_samples:int=8           # sampled completions per test problem for maj@k / pass@k (0: greedy only)
     eval_temperature:float=0.7   # their temperature
     restart:bool=False           # STaR: each round trains the initial policy on all data so far (else continue)
+    no_key:NoKeyConfig|None=None # learn without the answer key: data from search trees judged by a verifier (learn.trees); None: gold-graded samples
     seed:int=0                   # sampling and training seed
     sft:SFTTrainConfig=field(default_factory=lambda: SFTTrainConfig(epochs=2, lr=5e-5, batch_size=8, micro_batch=8, save_steps=10))
     dpo:DPOTrainConfig=field(default_factory=lambda: DPOTrainConfig(epochs=1, lr=1e-6, batch_size=8, micro_batch=4, save_steps=20))
@@ -72,6 +74,7 @@ class IterateConfig:
 # %% ../../nbs/42_iterate.ipynb #6164d169
 def _round_data(policy, probs, method, cfg, rd):
     "Training rows for one round, and statistics of the generated traces."
+    if cfg.no_key is not None: return tree_round(policy, probs, method, cfg, rd)   # no gold answer read (learn.trees)
     if method == 'grpo': return grpo_prompts(probs), {}
     recs = sample_traces(policy, probs, n=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens,
                          seed=cfg.seed + int(rd.name[5:]) * 7919, out=rd, strategy=cfg.strategy, desc=f'{rd.name}: sample')
@@ -120,11 +123,13 @@ def _train_set(pol, probs:list, test:list, method:str, cfg:IterateConfig, out:Pa
     write_jsonl(rd / 'train_data.jsonl', rows)
     return rows, stats, restart
 
-def _train(start:Path, rows:list, method:str, cfg:IterateConfig, rd:Path) -> tuple:
-    "Train the method's model from `start` on `rows`: (the new model directory, optimizer steps)."
+def _train(start:Path, rows:list, method:str, cfg:IterateConfig, rd:Path, engine:str|None=None) -> tuple:
+    "Train the method's model from `start` on `rows`: (the new model directory, optimizer steps); GRPO samples on the rounds' engine."
     if method == 'sft': res = train_sft(start, rows, rd / 'train', cfg.sft)
     elif method == 'dpo': res = train_dpo(start, rows, rd / 'train', cfg.dpo)
-    else: res = train_grpo(start, rows, [answer_reward] + [format_reward] * cfg.grpo_format_bonus, rd / 'train', cfg.grpo)
+    else:
+        g = cfg.grpo if cfg.grpo.use_vllm is not None else replace(cfg.grpo, use_vllm=pick_engine(engine) == 'vllm')   # tiny's rounds stay on transformers
+        res = train_grpo(start, rows, [answer_reward] + [format_reward] * cfg.grpo_format_bonus, rd / 'train', g)
     return res.model_dir, res.global_step
 
 # %% ../../nbs/42_iterate.ipynb #dd6e94d5
@@ -164,7 +169,7 @@ def iterate(policy_dir:str|Path, # the starting policy: 'embedded', 'tiny', 'hf:
         rows, stats, restart = _train_set(pol, probs, test, method, cfg, out, r)
         t_gen = time.time() - t
         close_policy(pol); pol = None; gc.collect()                   # the sampling policy's memory (a vLLM engine's too), before training
-        if rows: current, steps = _train(base if restart else current, rows, method, cfg, rd)
+        if rows: current, steps = _train(base if restart else current, rows, method, cfg, rd, eng)
         else: print(f"round {r}: no training data (no correct solution or no pair); the policy carries over"); steps = 0
         t_train = time.time() - t - t_gen
         pol, s = _evaluate(current, test, cfg, rd / 'eval', f'round{r}', eng)   # 4. the new policy on the held-out test problems
@@ -260,6 +265,7 @@ def iterate_args(p):
     p.add_argument('--strategy', default=None, help='a search strategy to generate the data (default: plain sampling)')
     p.add_argument('--rationalize', action='store_true', help='STaR rationalization: hinted retries of unsolved problems (sft)')
     p.add_argument('--reference-for-unsolved', action='store_true', help="also train on the train split's reference solution of problems the policy solved in no sample (sft)")
+    p.add_argument('--no-key', action='store_true', help='learn without the answer key: search trees (--strategy, default beam; budget --samples) judged by the calculator and self-consistency (sft, dpo)')
     p.add_argument('--test-limit', type=int, default=d.test_limit)
     p.add_argument('--eval-samples', type=int, default=d.eval_samples, help='samples per test problem for maj@k/pass@k')
     p.add_argument('--lora', action='store_true')
@@ -272,7 +278,70 @@ def cmd_iterate(a):
     cfg = replace(d, levels=_levels(a.levels), train_per_round=a.train_problems, samples=a.samples, temperature=a.temperature,
                   strategy=a.strategy, rationalize=a.rationalize, reference_for_unsolved=a.reference_for_unsolved,
                   test_limit=a.test_limit, eval_samples=a.eval_samples, seed=a.seed,
+                  no_key=NoKeyConfig(strategy=a.strategy or 'beam', budget=a.samples) if a.no_key else None,
                   sft=replace(d.sft, lora=a.lora, lr=1e-4 if a.lora else d.sft.lr), dpo=replace(d.dpo, lora=a.lora),
                   grpo=replace(d.grpo, lora=a.lora))
     iterate(a.policy, a.task, a.rounds, a.method, cfg, a.out)
     print(f"per-round rows: {Path(a.out) / 'rounds.jsonl'}")
+
+# %% ../../nbs/42_iterate.ipynb #0fb711fc
+_TRAIN = {'sft': (SFTTrainConfig, train_sft), 'dpo': (DPOTrainConfig, train_dpo), 'grpo': (GRPOTrainConfig, train_grpo)}
+
+def train_args(p):
+    "Arguments of `reasoner-kit train METHOD`."
+    import argparse
+    p.add_argument('method', choices=list(_TRAIN), help='sft: prompt/completion rows; dpo: prompt/chosen/rejected; grpo: prompt rows (+ columns the rewards read)')
+    p.add_argument('--policy', default='embedded', help='embedded, tiny, hf:DIR or a model directory')
+    p.add_argument('--data', required=True, help='a JSONL file of training rows')
+    p.add_argument('--out', required=True, help='folder for checkpoints, the model, history.jsonl and result.json (resumable)')
+    for f, t in (('max-steps', int), ('epochs', float), ('lr', float), ('batch-size', int), ('micro-batch', int), ('seed', int)):
+        p.add_argument(f'--{f}', type=t, default=None, help="default: the method's config")
+    p.add_argument('--lora', action='store_true', help='train LoRA adapters (merged into the saved model)')
+    p.add_argument('--bf16', action=argparse.BooleanOptionalAction, default=None, help='bf16 compute, fp32 master weights (default: on CUDA)')
+    p.add_argument('--reward', default='reasoner_kit.grading:answer_reward', help='grpo: reward functions as module:attr, comma-separated (summed)')
+    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help="any other field of the method's config, e.g. num_generations=4")
+
+def _value(s:str, typ:str):
+    "A --set value parsed by its dataclass field's type (a string under `from __future__ import annotations`)."
+    if s.lower() == 'none' and 'None' in typ: return None
+    if typ.startswith('bool'):
+        if s.lower() not in ('true', 'false', '1', '0'): raise ValueError(s)
+        return s.lower() in ('true', '1')
+    return int(s) if typ.startswith('int') else float(s) if typ.startswith('float') else s
+
+# %% ../../nbs/42_iterate.ipynb #a0283773
+def train_config(method:str, a):
+    "The method's config from the parsed flags: the given flags and `--set KEY=VALUE`, defaults for the rest."
+    from dataclasses import fields
+    cls = _TRAIN[method][0]
+    kw = {k: v for k in ('max_steps', 'epochs', 'lr', 'batch_size', 'micro_batch', 'seed', 'bf16') if (v := getattr(a, k)) is not None}
+    if a.lora: kw['lora'] = True
+    types = {f.name: str(f.type) for f in fields(cls)}
+    for item in a.set:
+        k, eq, v = item.partition('=')
+        if not eq or k not in types: raise KitError(f"bad --set '{item}' for {method}", f"use KEY=VALUE with KEY one of: {', '.join(types)}")
+        try: kw[k] = _value(v, types[k])
+        except ValueError: raise KitError(f"bad value in --set '{item}': {k} is {types[k]}", "fix the value")
+    return cls(**kw)
+
+def reward_funcs(spec:str) -> list:
+    "Reward functions from 'module:attr' specs separated by commas."
+    import importlib
+    out = []
+    for s in [x.strip() for x in spec.split(',') if x.strip()]:
+        mod, _, attr = s.partition(':')
+        try: out.append(getattr(importlib.import_module(mod), attr))
+        except (ImportError, AttributeError, ValueError): raise KitError(f"cannot load reward function '{s}'", "write module:attr of an importable function")
+    if not out: raise KitError("no reward function given", "pass --reward module:attr")
+    return out
+
+def cmd_train(a):
+    "reasoner-kit train: one trainer on a JSONL file, as is or under `accelerate launch` (rank 0 writes)."
+    import os
+    cfg = train_config(a.method, a)
+    if not Path(a.data).is_file(): raise KitError(f"no data file {a.data}", "pass --data FILE.jsonl")
+    base, rows, fn = model_dir_for(a.policy), read_jsonl(a.data), _TRAIN[a.method][1]
+    r = fn(base, rows, reward_funcs(a.reward), a.out, cfg) if a.method == 'grpo' else fn(base, rows, a.out, cfg)
+    if int(os.environ.get('RANK') or 0) == 0:
+        curve = '; '.join(f"{k} {s[0][1]:.4g} -> {s[-1][1]:.4g}" for k in ('loss', 'reward') if (s := r.series(k)))
+        print(f"trained {a.method} for {r.global_step} steps ({curve}): {r.model_dir}")

@@ -35,6 +35,7 @@ class TrainConfig:
     logging_steps:int=1       # log loss/reward every N steps (the history returned)
     gradient_checkpointing:bool=False # recompute activations in backward (TRL turns it on by default): saves memory a 135M model does not need
     max_wall_s:float|None=None # stop (and save) after this many seconds of this call: runs compared at equal wall time
+    bf16:bool|None=None       # bf16 compute with fp32 master weights (autocast; AdamW updates fp32); None: on CUDA only
     seed:int=0                # data order and initialization seed
 
 @dataclass
@@ -59,7 +60,7 @@ class GRPOTrainConfig(TrainConfig):
     max_completion_length:int=128 # tokens per completion
     temperature:float=0.8     # sampling temperature of the generations
     beta:float=0.0            # KL penalty to the reference; 0 skips the reference model (cheaper)
-    use_vllm:bool|None=None   # generate with vLLM; None: when CUDA and vllm are available
+    use_vllm:bool|None=None   # generate with vLLM (colocated); None: wherever vLLM is the kit's engine, but for `tiny`
 
 # %% ../../nbs/41_train.ipynb #63ddba69
 def _as_dataset(rows, cols):
@@ -69,6 +70,19 @@ def _as_dataset(rows, cols):
     missing = [c for c in cols if c not in ds.column_names]
     if missing: raise KitError(f"the training set lacks column(s) {missing}", f"build it with reasoner_kit.learn.data (needs {cols})")
     return ds
+
+# %% ../../nbs/41_train.ipynb #306d8d9b
+def _world() -> int:
+    "Processes training together: `WORLD_SIZE` from `accelerate launch` or torchrun; 1 when run plainly."
+    return max(1, int(os.environ.get('WORLD_SIZE') or 1))
+
+def _batches(cfg, world:int) -> tuple:
+    "(micro-batch per process, accumulation steps) so that one optimizer step sees `batch_size` examples over `world` processes."
+    if cfg.batch_size % world:
+        raise KitError(f"batch_size {cfg.batch_size} does not split over {world} processes", f"use a multiple of {world}")
+    per = cfg.batch_size // world
+    mb = max(1, min(cfg.micro_batch, per))
+    return mb, max(1, per // mb)
 
 # %% ../../nbs/41_train.ipynb #24499445
 def _setup(model_dir, out_dir, cfg, ds):
@@ -84,15 +98,15 @@ def _setup(model_dir, out_dir, cfg, ds):
     q = getattr(mcfg, 'quantization_config', None)
     if q is not None and (q.get('quant_method') if isinstance(q, dict) else getattr(q, 'quant_method', None)) == 'gguf':
         del mcfg.quantization_config   # weights converted from GGUF are stored dequantized: train them as plain weights
-    model = AutoModelForCausalLM.from_pretrained(model_dir, config=mcfg, dtype=torch.bfloat16 if cuda else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, config=mcfg, dtype=torch.float32)   # fp32 master weights, even for bf16 compute
     out = Path(out_dir); ck = out / 'checkpoints'
     last = get_last_checkpoint(str(ck)) if ck.is_dir() else None
-    mb = max(1, min(cfg.micro_batch, cfg.batch_size))
+    mb, accum = _batches(cfg, _world())
     args = dict(output_dir=str(ck), max_steps=cfg.max_steps, num_train_epochs=cfg.epochs, learning_rate=cfg.lr,
-                per_device_train_batch_size=mb, gradient_accumulation_steps=max(1, cfg.batch_size // mb),
+                per_device_train_batch_size=mb, gradient_accumulation_steps=accum,
                 lr_scheduler_type=cfg.scheduler, warmup_steps=cfg.warmup_steps, logging_steps=cfg.logging_steps,
                 save_strategy='steps', save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit,
-                report_to=[], seed=cfg.seed, data_seed=cfg.seed, use_cpu=not cuda, bf16=cuda,
+                report_to=[], seed=cfg.seed, data_seed=cfg.seed, use_cpu=not cuda, bf16=cuda if cfg.bf16 is None else cfg.bf16,
                 disable_tqdm=os.environ.get('REASONER_KIT_QUIET') == '1', max_grad_norm=1.0,
                 gradient_checkpointing=cfg.gradient_checkpointing)
     peft = None
@@ -129,25 +143,35 @@ def _wall_clock(limit, t0):
     from transformers import TrainerCallback
     class WallClock(TrainerCallback):
         def on_step_end(self, args, state, control, **kw):
-            if time.time() - t0 >= limit: control.should_training_stop = control.should_save = True
+            stop = [time.time() - t0 >= limit]
+            if _world() > 1:                  # rank 0's clock decides: a process that stopped alone would hang the others
+                import torch.distributed as dist
+                if dist.is_initialized(): dist.broadcast_object_list(stop, src=0)
+            if stop[0]: control.should_training_stop = control.should_save = True
     return WallClock()
 
 def _finish(trainer, tok, out_dir, last, key, t0, cfg):
     # 1. train, from the last checkpoint when there is one (global_step, optimizer and data order continue)
     if cfg.max_wall_s: trainer.add_callback(_wall_clock(cfg.max_wall_s, t0))
+    sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled   # FSDP, ZeRO: no process holds the whole model
+    if sharded and cfg.lora: raise KitError("LoRA adapters cannot be merged under FSDP or DeepSpeed here", "train LoRA under DDP (configs/accelerate/ddp.yaml)")
     trainer.train(resume_from_checkpoint=last)
-    # 2. merge LoRA adapters so the saved model is a plain transformers model
-    model = trainer.model
-    if hasattr(model, 'merge_and_unload'): model = model.merge_and_unload()
-    # 3. save atomically (a kill here leaves the old model or none, never half of one)
-    out = Path(out_dir); dest = out / 'model'; tmp = out / f'model.tmp{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp); tok.save_pretrained(tmp)
-    shutil.rmtree(dest, ignore_errors=True); os.replace(tmp, dest)
-    hist = trainer.state.log_history
-    (out / 'history.jsonl').write_text(''.join(json.dumps(h) + '\n' for h in hist))
-    resumed = int(Path(last).name.split('-')[-1]) if last else None
-    (out / 'result.json').write_text(json.dumps(dict(key=key, global_step=trainer.state.global_step, resumed_from=resumed)))
+    out, hist = Path(out_dir), trainer.state.log_history
+    dest, resumed = out / 'model', int(Path(last).name.split('-')[-1]) if last else None
+    tmp = out / 'model.tmp'
+    if sharded: trainer.save_model(str(tmp))   # every process takes part in gathering the full weights; rank 0 writes
+    if trainer.is_world_process_zero():   # one writer; under DDP every process holds the same weights
+        # 2. merge LoRA adapters so the saved model is a plain transformers model
+        model = trainer.model
+        if hasattr(model, 'merge_and_unload'): model = model.merge_and_unload()
+        # 3. save atomically (a kill here leaves the old model or none, never half of one)
+        if not sharded: shutil.rmtree(tmp, ignore_errors=True); model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        shutil.rmtree(dest, ignore_errors=True); os.replace(tmp, dest)
+        (out / 'history.jsonl').write_text(''.join(json.dumps(h) + '\n' for h in hist))
+        (out / 'result.json').write_text(json.dumps(dict(key=key, global_step=trainer.state.global_step, resumed_from=resumed,
+                                                         processes=trainer.args.world_size, bf16=trainer.args.bf16)))
+    trainer.accelerator.wait_for_everyone()   # the other processes return once the model is on disk
     return TrainResult(dest, hist, trainer.state.global_step, resumed, round(time.time() - t0, 1))
 
 # %% ../../nbs/41_train.ipynb #103350fe
@@ -185,9 +209,28 @@ def train_dpo(model_dir:str|Path, # a transformers model directory (also the ref
     return _finish(trainer, tok, out_dir, last, key, t0, cfg)
 
 # %% ../../nbs/41_train.ipynb #08bf19ab
-def _vllm_ok():
-    import importlib.util, torch
-    return torch.cuda.is_available() and importlib.util.find_spec('vllm') is not None
+def _use_vllm(cfg, model_dir) -> bool:
+    "Generate with vLLM? As asked, else wherever the kit's engine is vLLM (`pick_engine`), but for `tiny` (fast tests, as its policy)."
+    if cfg.use_vllm is not None: return cfg.use_vllm
+    from reasoner_kit.policy.vllm_engine import pick_engine
+    from reasoner_kit.policy.backends import tiny_model_dir
+    return pick_engine() == 'vllm' and Path(model_dir).resolve() != tiny_model_dir().resolve()
+
+def _vllm_env():
+    "The kit's in-process vLLM settings (no engine-core process, no AOT artifacts), and 1 GiB of KV cache on a CPU."
+    from reasoner_kit.policy.vllm_engine import VLLM_ENV
+    for k, v in {**VLLM_ENV, 'VLLM_CPU_KVCACHE_SPACE': '1'}.items(): os.environ.setdefault(k, v)
+
+def _cpu_weight_sync(trainer):
+    "On vLLM's CPU build, push new weights by vLLM's in-place reload: TRL's per-layer `load_weights` fails on its repacked weights."
+    import types, torch
+    gen = getattr(trainer, 'vllm_generation', None)
+    if gen is None or gen.mode != 'colocate' or torch.cuda.is_available(): return
+    runner = gen.llm.llm_engine.model_executor.driver_worker.model_runner
+    def sync(self):
+        runner.reload_weights(weights_iterator=((n, p.detach()) for n, p in self._iter_named_params()), is_checkpoint_format=True)
+        self.llm.reset_prefix_cache()
+    gen.sync_weights = types.MethodType(sync, gen)
 
 def train_grpo(model_dir:str|Path, # a transformers model directory
                prompts_dataset, # rows with a prompt column, plus columns the reward functions read
@@ -208,12 +251,13 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     check_settings(out_dir, _run_settings(cfg.algo, model_dir, cfg2, ds, *names), what='training checkpoints')   # resumes only this run
     if (r := _done(out_dir, key := _key(model_dir, cfg2, ds, *names))) is not None: return r
     model, tok, args, peft, last = _setup(model_dir, out_dir, cfg2, ds)
-    vllm = _vllm_ok() if cfg.use_vllm is None else cfg.use_vllm
+    if vllm := _use_vllm(cfg, model_dir): _vllm_env()
     Config, Trainer = (trl.GRPOConfig, trl.GRPOTrainer) if cfg.algo == 'grpo' else (trl.RLOOConfig, trl.RLOOTrainer)
     targs = Config(**args, num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
                    temperature=cfg.temperature, beta=cfg.beta, use_vllm=vllm, **(dict(vllm_mode='colocate') if vllm else {}))
     trainer = Trainer(model=model, reward_funcs=list(funcs), args=targs, train_dataset=ds, processing_class=tok,
                       peft_config=peft, callbacks=callbacks)
+    _cpu_weight_sync(trainer)
     return _finish(trainer, tok, out_dir, last, key, t0, cfg)
 
 # %% ../../nbs/41_train.ipynb #e98aff44

@@ -8,7 +8,7 @@ import json, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, check_settings, resumable_map, set_seed, stable_hash
+from ..core import KitError, JsonlLog, TrainResult, check_settings, resumable_map, set_seed, stable_hash
 from ..data import prompt_text, to_messages
 from ..grading import grade
 from ..policy.base import SamplingParams, policy_identity
@@ -220,8 +220,8 @@ def _fit_head(X, y, Xva, yva, cfg:PRMConfig) -> tuple:
 def train_prm(records:list, # step-labelled solutions from `mc_step_labels`
               policy, # the frozen HFPolicy whose hidden states the head reads
               cfg:PRMConfig|None=None, # training settings
-              out:str|Path|None=None) -> tuple: # a directory to save the PRM in
-    "Train a PRM head on MC step labels; returns (PRMScorer, history)."
+              out:str|Path|None=None) -> TrainResult: # a directory to save the PRM in
+    "Train a PRM head on MC step labels; the result's `scorer` is the trained `PRMScorer`, its history one entry per epoch and a summary."
     import torch
     from dataclasses import replace
     cfg = cfg or PRMConfig()
@@ -248,4 +248,7 @@ def train_prm(records:list, # step-labelled solutions from `mc_step_labels`
     scorer = PRMScorer(policy, head, replace(cfg, layer=layer, layer_candidates=()))
     if out:
         scorer.save(out); (Path(out) / 'history.json').write_text(json.dumps(hist, indent=1))
-    return scorer, hist
+    per_epoch = -(-len(y) // cfg.batch_size)   # optimizer steps per epoch
+    log = [dict(step=(ep + 1) * per_epoch, epoch=ep + 1, loss=tl, val_loss=vl) for ep, (tl, vl) in enumerate(zip(hist['train_loss'], hist['val_loss']))]
+    log.append(dict(step=cfg.epochs * per_epoch, **{k: v for k, v in hist.items() if k not in ('train_loss', 'val_loss')}))   # the summary, last (as TRL's)
+    return TrainResult(Path(out) if out else None, log, cfg.epochs * per_epoch, None, hist['wall_s'], scorer)

@@ -57,14 +57,15 @@ def preference_pairs(problems:list, # training-split `Problem`s (gold answers la
                      policy, # the policy whose samples are ranked
                      cfg:PairConfig|None=None, # sampling settings
                      out:str|Path|None=None, # a JSONL file of samples per problem; re-running resumes
-                     prompt_fn=to_messages) -> list: # Problem -> prompt
+                     prompt_fn=to_messages, # Problem -> prompt
+                     pool=None) -> list: # a `policy.ray_pool.PolicyPool`: the chunks run on its actors (`policy` may then be None)
     "Bradley-Terry training pairs: a correct and an incorrect sample of the same training prompt."
-    cfg = cfg or PairConfig()
+    cfg, policy = cfg or PairConfig(), (pool.policy if pool is not None and policy is None else policy)
     if out: check_settings(Path(out).parent, dict(policy=policy_identity(policy), prompt=getattr(prompt_fn, '__qualname__', ''),
                            config={k: v for k, v in asdict(cfg).items() if k not in ('chunk', 'max_pairs')}),
                            part=Path(out).name, what='preference samples')   # the file resumes only this run's samples
     recs = resumable_map(problems, lambda ps: _samples_chunk(ps, policy, cfg, prompt_fn), JsonlLog(out, key='id'),
-                         key=lambda p: p.id, chunk=cfg.chunk, desc='preference samples', unit='problem')
+                         key=lambda p: p.id, chunk=cfg.chunk, desc='preference samples', unit='problem', pool=pool)
     # 3. pair right with wrong within each problem
     return [pair for r in recs for pair in make_pairs(r, cfg.max_pairs, cfg.seed)]
 

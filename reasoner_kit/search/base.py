@@ -75,7 +75,8 @@ STRATEGIES = Registry('strategy', {
     **{n: f'reasoner_kit.search.base:{c}' for n, c in [('greedy', 'Greedy'), ('best_of_n', 'BestOfN'), ('self_consistency', 'SelfConsistency'),
                                                        ('weighted_best_of_n', 'WeightedBestOfN'), ('oracle_best_of_n', 'OracleBestOfN')]},
     **{n: f'reasoner_kit.search.tree_search:{c}' for n, c in [('beam', 'BeamSearch'), ('dvts', 'DVTS'), ('mcts', 'MCTS')]},
-    **{n: f'reasoner_kit.search.refine:{c}' for n, c in [('self_refine', 'SelfRefine'), ('strawberry', 'Strawberry')]}})
+    **{n: f'reasoner_kit.search.refine:{c}' for n, c in [('self_refine', 'SelfRefine'), ('strawberry', 'Strawberry')]},
+    'auto': 'reasoner_kit.search.route:RoutedSearch'})   # compute-optimal routing: picks one of the others per prompt
 
 def get_strategy(name:str, # a strategy name (`STRATEGIES`)
                  **kw) -> Strategy: # fields of the strategy's `Config`

@@ -12,9 +12,10 @@ import numpy as np
 
 from ..core import KitError, JsonlLog, check_settings, resumable_map
 from ..data import to_messages
+from ..evaluate import interval95
 from ..grading import math_equal
 from ..policy.base import model_files_id, policy_identity
-from .base import get_strategy, load_strategies   # load_strategies: kept importable from here
+from .base import get_strategy
 
 # %% auto #0
 __all__ = ['scorer_identity', 'run_search', 'sweep', 'plot_sweep']
@@ -35,9 +36,11 @@ def run_search(strategy:str, # a strategy name
                scorer=None, # a Scorer, for strategies that need one
                out:str|Path|None=None, # folder for search.jsonl (resumable)
                chunk:int=8, # problems per batched strategy call
+               pool=None, # a `policy.ray_pool.PolicyPool`: the chunks run on its actors (`policy` may then be None)
                **cfg) -> dict: # further options of the strategy's Config
     "Accuracy and tokens per problem of one strategy at one budget."
     strat = get_strategy(strategy, budget=budget, **cfg)
+    if pool is not None and policy is None: policy = pool.policy
     if out: check_settings(out, dict(policy=policy_identity(policy), config=asdict(strat.cfg),
                                      scorer=scorer_identity(scorer) if strat.needs_scorer else None),
                            part=f"{strategy}@{budget}", what='search results')   # resumes only this run
@@ -49,9 +52,11 @@ def run_search(strategy:str, # a strategy name
                 for p, r in zip(ps, strat.run([to_messages(p) for p in ps], policy, scorer))]
     t0 = time.time()
     rs = resumable_map(problems, searched, JsonlLog(Path(out) / 'search.jsonl' if out else None, key='key'), key=key,
-                       chunk=chunk, desc=f"{strategy}@{budget}", unit='problem')
+                       chunk=chunk, desc=f"{strategy}@{budget}", unit='problem', pool=pool)
+    ci = interval95([r['correct'] for r in rs])
     return dict(strategy=strategy, budget=budget, problems=len(rs), accuracy=round(100 * float(np.mean([r['correct'] for r in rs])), 2),
-                tokens=round(float(np.mean([r['tokens'] for r in rs])), 1), wall_s=round(time.time() - t0, 1))
+                ci95=[ci['low'], ci['high']], tokens=round(float(np.mean([r['tokens'] for r in rs])), 1), wall_s=round(time.time() - t0, 1),
+                correct=[bool(r['correct']) for r in rs])   # per problem, in problem order: for paired comparisons
 
 # %% ../../nbs/35_sweep.ipynb #38953b0b
 def sweep(strategies:list, # strategy names

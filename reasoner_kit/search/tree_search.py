@@ -104,7 +104,7 @@ class TreeRecords(StepTrees):
         e.update(texts=list(self.texts[b]),
                  text=[self.texts[b][h] for h in e['handle']], score=nan(self.score[b, :n]), value=nan(self.value[b, :n]),
                  tokens=self.ntok[b, :n].tolist(), group=self.group[b, :n].tolist(), round=self.added[b, :n].tolist(),
-                 chosen=[int(x) for x in chosen])
+                 chosen=[int(x) for x in chosen], prompt=self.prompts[b])   # the prompt: the root's text in the tree view
         return e
 
     def result(self, b:int, leaf:int, select:str) -> SearchResult:

@@ -41,6 +41,7 @@ class ServeConfig:
     timeout_s:float=600.0         # a request that waits longer gets 504 instead of hanging
     chat_max_tokens:int=256       # plain chat generation without max_tokens: room for a short worked answer
     completion_max_tokens:int=16  # plain completions without max_tokens: 16, the OpenAI API's default
+    router:str|None=None          # a fitted router JSON for `auto/...` (reasoner-kit route fit); None: answer from 4 probes when they agree, else sc-16
     request_log:str|None=None     # a JSONL file each answered request is appended to (prompt, completion, strategy, answer, tokens, latency): SFT rows; off by default
 
 # %% ../../nbs/60_serve.ipynb #1b9aa049
@@ -91,7 +92,7 @@ def model_names(policy_name:str, # the served policy's name
                 strategies:list) -> list: # served strategy names
     "The names /v1/models lists: the plain policy, then one example per strategy."
     d, short = SearchConfig(), {v: k for k, v in ALIASES.items()}
-    size = lambda s: '' if s == 'greedy' else f"-{d.beam_width}x{d.budget}" if s in ('beam', 'dvts') else f"-{d.budget}"
+    size = lambda s: '' if s in ('greedy', 'auto') else f"-{d.beam_width}x{d.budget}" if s in ('beam', 'dvts') else f"-{d.budget}"
     return [policy_name] + [f"{short.get(s, s)}{size(s)}/{policy_name}" for s in strategies]
 
 # %% ../../nbs/60_serve.ipynb #633cc405
@@ -154,7 +155,7 @@ def _text_prompts(body:dict, cfg:ServeConfig) -> list:
 SEARCH_LIMITS = {'budget': (1, 'max_budget', int), 'beam_width': (1, 16, int), 'max_steps': (1, 64, int),
                  'max_tokens': (1, 'max_tokens_cap', int), 'max_step_tokens': (1, 'max_tokens_cap', int),
                  'temperature': (0, 2, float), 'top_p': (0, 1, float), 'c_puct': (0, 100, float), 'seed': (0, 2**63 - 1, int),
-                 'parallel': (1, 'max_budget', int), 'final_every': (1, 64, int)}
+                 'parallel': (1, 'max_budget', int), 'final_every': (1, 64, int), 'probe': (1, 'max_budget', int)}
 
 def _rename(st:dict) -> dict:
     "Strategy options with aliases renamed (`simulations` -> `budget`)."
@@ -166,7 +167,8 @@ def _search_config(name:str, scfg:dict, cfg:ServeConfig) -> dict:
     "Strategy `name`'s options, each checked: a field of its `Config`, the right type, in range."
     known = {f.name: f.default for f in fields(STRATEGIES[name].Config)}
     for k, v in scfg.items():
-        if k not in known: raise ApiError(400, f"unknown option '{k}' for strategy {name}; use: {', '.join(list(known) + list(FIELD_ALIASES))}", 'strategy', 'invalid_value')
+        if k not in known or k == 'router':   # auto's router is the server's (`--router`), never a path from a request
+            raise ApiError(400, f"unknown option '{k}' for strategy {name}; use: {', '.join([*(x for x in known if x != 'router'), *FIELD_ALIASES])}", 'strategy', 'invalid_value')
         if k in SEARCH_LIMITS:
             lo, hi, kind = SEARCH_LIMITS[k]
             scfg[k] = _num(scfg, k, lo, getattr(cfg, hi) if isinstance(hi, str) else hi, kind, f'strategy.{k}')
@@ -185,7 +187,8 @@ _WORK = {  # the most tokens one prompt's search may generate, by strategy; the 
     'dvts': lambda s, c: c.budget * c.max_steps * c.max_step_tokens,
     'mcts': lambda s, c: c.budget * c.beam_width * (c.max_step_tokens + (c.max_tokens if c.value == 'rollout' else 0)) + c.max_tokens,
     'self_refine': lambda s, c: (1 + 2 * s.rounds) * c.max_tokens,
-    'strawberry': lambda s, c: c.max_steps * c.max_step_tokens}
+    'strawberry': lambda s, c: c.max_steps * c.max_step_tokens,
+    'auto': lambda s, c: s.router.probe * c.max_tokens + max(_WORK.get(r.name, lambda s, c: c.budget * c.max_tokens)(r, r.cfg) for r in s.strategies())}
 
 def work_tokens(job:Job) -> int:
     "The most tokens `job` may make the policy generate, before any work: prompts x samples x tokens, or a search's paths."
@@ -247,7 +250,9 @@ def parse_request(body, # the JSON body
     if stop: raise ApiError(400, "'stop' is not supported with a search strategy; use strategy.step_sep", 'stop', 'unsupported_parameter')
     for k, v in dict(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed).items():
         if v is not None: scfg.setdefault(k, v)
-    try: strategy = get_strategy(name, **_search_config(name, scfg, cfg))
+    scfg = _search_config(name, scfg, cfg)
+    if name == 'auto' and cfg.router: scfg['router'] = cfg.router
+    try: strategy = get_strategy(name, **scfg)
     except KitError as e: raise ApiError(400, str(e), 'strategy', 'invalid_value') from e
     return check_work(Job(key=(name, repr(strategy.cfg)), params=None, strategy=strategy, **common), cfg)   # one bound on the whole request
 
@@ -299,7 +304,7 @@ def usage(job:Job, out:dict) -> dict:
 def reasoner_field(job:Job, out:dict) -> dict:
     "The `reasoner` extra: the strategy, its config, and per choice the answer, candidates, steps and tree."
     return {'strategy': job.strategy.name, 'config': asdict(job.strategy.cfg),
-            'results': [{'answer': r.answer, 'tokens': r.tokens, 'steps': jsonable(st), 'candidates': jsonable(r.candidates),
+            'results': [{'answer': r.answer, 'tokens': r.tokens, 'route': getattr(r, 'route', None), 'steps': jsonable(st), 'candidates': jsonable(r.candidates),
                          'tree': jsonable(r.tree) if r.tree is not None else flat_tree(r) if job.strategy.name in FLAT_STRATEGIES else None}
                         for r, st in zip(out['results'], out['steps'])]}
 

@@ -15,7 +15,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from ..core import KitError
-from ..policy.base import Policy, load_policy
+from ..policy.base import Policy, load_policy, policy_identity
 from ..reward.scorers import Scorer, check_scorer_spec, load_scorer, split_steps
 from ..search.base import load_strategies
 from .api import (ApiError, Job, ServeConfig, build_response, model_names, parse_model, parse_request, request_rows,
@@ -50,6 +50,7 @@ class Watched(Policy):
     def generate(self, prompts, params=None, **kw):
         if all(j.cancel.is_set() for j in self.jobs): raise Cancelled(f"{len(self.jobs)} abandoned job(s) stopped")
         return self.inner.generate(prompts, params, **kw)
+    def identity(self) -> dict: return policy_identity(self.inner)   # the served model (auto's router checks it)
     def __getattr__(self, k):   # tok, count_tokens, token_logprobs, ... of the served policy
         if k in ('inner', 'jobs') or k.startswith('__'): raise AttributeError(k)
         return getattr(self.inner, k)
@@ -308,12 +309,15 @@ def serve_main(cfg:ServeConfig|None=None, # what to serve, where, and the limits
     if min(c.max_queue, c.max_batch, c.max_tokens_cap, c.max_work_tokens) < 1:
         raise KitError("--max-queue, --max-batch, --max-tokens-cap and --max-work-tokens must be >= 1", "fix the flag")
     check_scorer_spec(c.scorer)
+    if c.router:                                     # auto's router: a bad file fails before the model loads
+        from reasoner_kit.search.route import Router; router = Router.load(c.router)
     try:
         with socket.socket() as s: s.bind((c.host, c.port))
     except OSError as e: raise KitError(f"cannot listen on {c.host}:{c.port} ({e.strerror})", "pick another --port or stop the process using it") from e
     c.api_key = c.api_key or os.environ.get('REASONER_KIT_API_KEY') or None
     # 2. load the policy and scorer, then serve
     pol = load_policy(c.policy)
+    if c.router: router.check_policy(pol)            # a router fitted for another policy fails now, not on the first request
     app = make_app(pol, load_scorer(c.scorer, pol), c)
     print(f"serving {pol.name} at http://{c.host}:{c.port}/v1 (models: GET /v1/models){'' if c.api_key else ', no API key'}", flush=True)
     uvicorn.run(app, host=c.host, port=c.port, log_level=c.log_level)
@@ -325,7 +329,8 @@ SERVE_FLAGS = {'policy': 'policy spec: embedded, tiny, hf:PATH, openai:MODEL@URL
                'max_queue': 'waiting requests before 429', 'max_batch': 'requests merged into one policy call',
                'max_tokens_cap': 'the most tokens one request may ask for', 'log_level': "uvicorn's log level",
                'max_work_tokens': 'the most tokens one request may make the worker generate (prompts x samples x tokens, search steps)',
-               'request_log': 'append every answered request to this JSONL file (SFT rows; default: no log)'}
+               'request_log': 'append every answered request to this JSONL file (SFT rows; default: no log)',
+               'router': "a router JSON for model auto/... (reasoner-kit route fit; default: answer from 4 probes when they agree, else sc-16)"}
 
 def add_serve_args(p): # an argparse parser
     "Add the `reasoner-kit serve` flags to `p`, with `ServeConfig`'s defaults."

@@ -15,7 +15,7 @@ from ..learn.data import sft_row
 from ..policy.base import SamplingParams
 from ..search.refine import states_answer
 from ..reward.scorers import STEP_SEP, equations, load_scorer
-from .base import Recipe, SynthRun, register_recipe
+from .base import ProblemsConfig, Recipe, SynthRun, register_recipe
 
 # %% auto #0
 __all__ = ['STEP_PROMPT', 'BacktrackConfig', 'wrong_equations', 'fail_reason', 'render_trace', 'BacktrackRecipe']
@@ -25,12 +25,9 @@ STEP_PROMPT = ("Solve the following problem step by step. Put each step in its o
                "steps, and finish with a line of the form \"The answer is N.\"\n\nProblem: {question}")
 
 @dataclass
-class BacktrackConfig:
+class BacktrackConfig(ProblemsConfig):
     "Settings of the step-wise backtracking recipe."
-    task:str='arith'            # where the problems come from: a kit task or a .jsonl file (training problems)
-    split:str='train'           # never the test split: the gold answer filters the traces
     level:int|None=2            # difficulty filter; level 2+ arith has several steps to go wrong in
-    problems:int=8              # problems to make traces for
     candidates:int=4            # candidate next steps per step
     temperature:float=0.8       # the candidates must differ
     step_tokens:int=48          # tokens per step
@@ -40,8 +37,6 @@ class BacktrackConfig:
     threshold:float=0.5         # a step scoring below this fails
     show_failed:int=1           # failed candidates written into the trace per step (best-scored first)
     require_correct:bool=True   # SFT rows only from traces whose final answer is right
-    chunk:int=4                 # problems per batched round (and per checkpoint)
-    seed:int=0                  # sampling
 
 # %% ../../nbs/53_backtrack.ipynb #86c5188a
 def wrong_equations(step:str) -> list: # a step

@@ -19,7 +19,7 @@ from ..policy.wrappers import MeteredPolicy, Usage
 # %% auto #0
 __all__ = ['MANIFEST', 'NGRAM', 'BENCHMARKS', 'TRL_COLUMNS', 'FIELDS', 'RECIPES', 'register_recipe', 'SynthRun', 'words',
            'ngrams', 'ContaminationIndex', 'contamination_index', 'row_text', 'filter_contaminated', 'export_rows',
-           'write_card', 'Recipe', 'recipe_from_args', 'synth_args', 'cmd_synth', 'synth_main']
+           'write_card', 'ProblemsConfig', 'Recipe', 'recipe_from_args', 'synth_args', 'cmd_synth', 'synth_main']
 
 # %% ../../nbs/50_synth_base.ipynb #4408ce14
 MANIFEST = 'manifest.json'
@@ -56,8 +56,9 @@ class SynthRun:
                  policy:Policy, # the policy (wrapped in a `MeteredPolicy`)
                  resume:bool=False, # continue a run already in `out`
                  policy_name:str|None=None, # the policy spec, for the manifest and the card
-                 prices:tuple=(0.0, 0.0)): # dollars per million prompt / completion tokens
-        self.out, self.recipe, self.cfg, self.prices = Path(out), recipe, cfg, tuple(prices)
+                 prices:tuple=(0.0, 0.0), # dollars per million prompt / completion tokens
+                 pool=None): # a `policy.ray_pool.PolicyPool`: stages run their chunks on its actors (`policy` is `pool.policy`)
+        self.out, self.recipe, self.cfg, self.prices, self.pool = Path(out), recipe, cfg, tuple(prices), pool
         self.policy = policy if isinstance(policy, MeteredPolicy) else MeteredPolicy(policy)
         self.meters = [self.policy]
         self.manifest = _manifest(self.out, dict(recipe=recipe, policy=policy_name or self.policy.name, config=asdict(cfg)), resume)
@@ -76,7 +77,7 @@ class SynthRun:
         if policy is self.policy or policy is self.policy.inner: return self.policy
         m = MeteredPolicy(policy); self.meters.append(m); return m
 
-    def _spent(self) -> Usage: return sum((m.usage for m in self.meters), Usage())
+    def _spent(self) -> Usage: return sum((m.usage for m in self.meters), Usage(**self.pool.usage) if self.pool else Usage())   # + the actors' chunks
 
 # %% ../../nbs/50_synth_base.ipynb #63546437
 @patch
@@ -96,7 +97,7 @@ def stage(self:SynthRun,
         st['usage'] = (Usage(**st['usage']) + d).to_dict(); self.manifest['usage'] = (self.usage + d).to_dict()
         st['done'], st['chunks'] = len(log), st['chunks'] + 1
         self.save()
-    recs = resumable_map(items, fn, log, chunk=chunk, desc=desc or f"{self.recipe}: {name}", on_chunk=saved)
+    recs = resumable_map(items, fn, log, chunk=chunk, desc=desc or f"{self.recipe}: {name}", on_chunk=saved, pool=self.pool)
     st['done'] = len(log)
     return recs
 
@@ -241,6 +242,17 @@ def write_card(out:str|Path, # the run's folder
 RECIPES = Registry('recipe', {n: f'reasoner_kit.synth.{n}:{n.capitalize()}Recipe' for n in ('strawberry', 'raspberry', 'backtrack')})
 register_recipe = RECIPES.register   # class decorator: a recipe available by its `name`
 
+# %% ../../nbs/50_synth_base.ipynb #6585285c
+@dataclass
+class ProblemsConfig:
+    "Settings every recipe over seed problems shares: where the problems come from, how many, and how they are batched."
+    task:str='arith'            # where the problems come from: a kit task or a .jsonl file (training problems)
+    split:str='train'           # never the test split: the gold answer filters the traces
+    level:int|None=1            # difficulty filter (arith 1-4, math500 1-5); None for all
+    problems:int=8              # problems to make traces for
+    chunk:int=4                 # problems per batched round (and per checkpoint)
+    seed:int=0                  # problem order, sampling and a recipe's other random choices (nudges, windows)
+
 # %% ../../nbs/50_synth_base.ipynb #d5709ea9
 class Recipe:
     "Base class of a data-synthesis recipe: `run(policy, out)` makes a dataset folder."
@@ -258,10 +270,11 @@ class Recipe:
             policy_name:str|None=None, # the policy spec, for the manifest
             prices:tuple=(0.0, 0.0), # dollars per million prompt / completion tokens
             contamination:bool=True, # drop rows that overlap the test sets
-            command:str|None=None) -> dict: # the command line, for the card
+            command:str|None=None, # the command line, for the card
+            pool=None) -> dict: # a `policy.ray_pool.PolicyPool`: the stages run on its actors (`policy` may then be None)
         "Run the recipe into `out` (resumable); a summary with sizes, filters, contamination and usage."
         self.check()
-        run = SynthRun(out, self.name, self.cfg, policy, resume, policy_name, prices)
+        run = SynthRun(out, self.name, self.cfg, policy if policy is not None or pool is None else pool.policy, resume, policy_name, prices, pool)
         if command: run.manifest['command'] = command
         rows, filters, card = self._run(run)
         if contamination: rows, rep = filter_contaminated(rows)
@@ -277,7 +290,7 @@ class Recipe:
         if self.uses_gold and getattr(self.cfg, 'split', None) in ('dev', 'test'):
             raise KitError(f"{self.name} selects traces with the gold answer, so it must not run on a dev or test split", "use --split train")
     def problems(self) -> list:
-        "The seed problems of recipes configured with task, split, level, problems and seed."
+        "The seed problems of a recipe whose Config derives from `ProblemsConfig`."
         c = self.cfg
         self.check()
         return load_task(c.task, c.split, limit=c.problems, level=c.level, seed=c.seed)
@@ -335,19 +348,21 @@ def synth_args(p):
     p.add_argument('--price-in', type=float, default=0.0, help='dollars per million prompt tokens, for the cost')
     p.add_argument('--price-out', type=float, default=0.0, help='dollars per million completion tokens')
     p.add_argument('--no-contamination', action='store_true', help='skip the 13-gram check against the test sets')
+    from reasoner_kit.policy.ray_pool import add_ray_args; add_ray_args(p)
 
 # %% ../../nbs/50_synth_base.ipynb #4643ed21
 def cmd_synth(a):
     "reasoner-kit synth: run a data-synthesis recipe into a resumable dataset folder with its card."
-    from reasoner_kit.policy.base import load_policy
+    from reasoner_kit.policy.ray_pool import policy_or_pool
     recipe = recipe_from_args(a)
     out = Path(a.out or f'runs/synth/{recipe.name}')
     if (out / MANIFEST).exists() and not a.resume: raise KitError(f"{out} already holds a run", "pass --resume to continue it, or choose a new --out")
     recipe.check()
     opts = [f"--{k.replace('_', '-')} {v}" for k, v in vars(a).items()
-            if k not in ('recipe', 'policy', 'out', 'resume', 'set', 'no_contamination', 'price_in', 'price_out') and v is not None]
+            if k not in ('recipe', 'policy', 'out', 'resume', 'set', 'no_contamination', 'price_in', 'price_out', 'ray', 'actors') and v is not None]
     cmd = ' '.join([f"reasoner-kit synth {recipe.name} --policy {a.policy} --out {out}", *opts, *(f"--set {s}" for s in a.set or [])])
-    s = recipe.run(load_policy(a.policy), out, a.resume, a.policy, (a.price_in, a.price_out), not a.no_contamination, cmd)
+    policy, pool = policy_or_pool(a.policy, getattr(a, 'ray', None), getattr(a, 'actors', 2))   # --ray: the stages run on Ray actors
+    s = recipe.run(policy, out, a.resume, a.policy, (a.price_in, a.price_out), not a.no_contamination, cmd, pool=pool)
     u = Usage(**s['usage'])
     print(f"{recipe.name}: " + ', '.join(f"{k} {v}" for k, v in s['sizes'].items()) + f" rows -> {out}")
     print(f"filters: {json.dumps(s['filters'])}")

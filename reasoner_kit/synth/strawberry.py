@@ -17,7 +17,7 @@ from ..policy.base import SamplingParams
 from ..search.refine import NUDGES, FINAL_PROMPT, STRAWBERRY_SYSTEM, gives_final_answer, no_mistakes, states_answer, strawberry_traces
 from ..reward.scorers import STEP_SEP
 from ..search.base import SearchConfig
-from .base import Recipe, SynthRun, register_recipe
+from .base import ProblemsConfig, Recipe, SynthRun, register_recipe
 
 # %% auto #0
 __all__ = ['VERIFY_PROMPT', 'StrawberryConfig', 'sample_window', 'final_of', 'StrawberryRecipe']
@@ -28,12 +28,8 @@ VERIFY_PROMPT = ("Here is part of a conversation in which an assistant solves a 
                  "List every mistake you find, one per line. If there are no mistakes, reply with exactly: NO MISTAKES")
 
 @dataclass
-class StrawberryConfig:
+class StrawberryConfig(ProblemsConfig):
     "Settings of the open-strawberry recipe."
-    task:str='arith'            # where the problems come from: a kit task or a .jsonl file (training problems)
-    split:str='train'           # never the test split: the gold answer filters the traces
-    level:int|None=1            # difficulty filter (arith 1-4, math500 1-5); None for all
-    problems:int=8              # problems to make traces for
     traces:int=4                # k: traces per problem (also the k of "barely solvable")
     temperature:float=1.0       # high temperature: the k traces must differ
     max_steps:int=6             # turns per trace
@@ -42,8 +38,6 @@ class StrawberryConfig:
     verify_window:int=4         # messages of history the verifier reads
     verify_tokens:int=96        # tokens for the verifier's critique
     only_barely:bool=False      # SFT/DPO only from barely solvable problems
-    chunk:int=4                 # problems per batched round (and per checkpoint)
-    seed:int=0                  # sampling, nudges and window choice
 
 # %% ../../nbs/51_strawberry.ipynb #cf879ce6
 def sample_window(conv:list, # chat messages (system and the problem first)

@@ -16,7 +16,9 @@ FLOORS = [
     ('learn', ['learn']),
     ('synth', ['synth']),
     ('serve', ['serve']),
+    ('blueprint', ['blueprint']),
     ('main', ['main']),
+    ('panels', ['panels']),   # the phase panels: widgets over the library functions the CLI calls
     ('cli', ['cli']),
 ]
 MAX_LINES = 450

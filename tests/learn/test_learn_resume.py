@@ -3,7 +3,6 @@ other data, settings or starting model, and the main job's reward-model folder m
 from dataclasses import replace
 
 import pytest
-from transformers import TrainerCallback
 
 from reasoner_kit.core import KitError, write_jsonl
 from reasoner_kit.data import load_task
@@ -11,16 +10,10 @@ from reasoner_kit.learn.data import reference_sft
 from reasoner_kit.learn.train import SFTTrainConfig, train_sft
 from reasoner_kit.policy.backends import tiny_model_dir
 
-class KillAt(TrainerCallback):
-    "Simulates a kill right after the checkpoint of step `step` is written."
-    def __init__(self, step): self.step = step
-    def on_save(self, args, state, control, **kw):
-        if state.global_step == self.step: raise KeyboardInterrupt('simulated kill')
-
-def test_checkpoint_made_with_other_data_or_settings_is_refused(tmp_path):
+def test_checkpoint_made_with_other_data_or_settings_is_refused(kill_at, tmp_path):
     rows = reference_sft(load_task('arith', 'train', limit=4, level=1)) * 2
     cfg = SFTTrainConfig(max_steps=4, lr=1e-3, batch_size=4, micro_batch=4, save_steps=2)
-    with pytest.raises(KeyboardInterrupt): train_sft(tiny_model_dir(), rows, tmp_path, cfg, callbacks=[KillAt(2)])
+    with pytest.raises(KeyboardInterrupt): train_sft(tiny_model_dir(), rows, tmp_path, cfg, callbacks=[kill_at(2)])
     other = reference_sft(load_task('arith', 'train', limit=8, level=1)[4:]) * 2
     with pytest.raises(KitError, match='other settings'): train_sft(tiny_model_dir(), other, tmp_path, cfg)
     with pytest.raises(KitError, match='lr'): train_sft(tiny_model_dir(), rows, tmp_path, replace(cfg, lr=1e-4))

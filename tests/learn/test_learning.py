@@ -5,7 +5,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from transformers import TrainerCallback
 
 from reasoner_kit.core import KitError, read_jsonl
 from reasoner_kit.data import load_task
@@ -37,17 +36,11 @@ def test_builders_write_trl_columns():
     assert [r['labels'] for r in prm] == [[True, True], [False, False]] and prm[0]['completions'][0] == '2 + 2 = 4'
     assert isinstance(prm[0]['prompt'], str)
 
-class KillAt(TrainerCallback):
-    "Simulates a kill right after the checkpoint of step `step` is written."
-    def __init__(self, step): self.step = step
-    def on_save(self, args, state, control, **kw):
-        if state.global_step == self.step: raise KeyboardInterrupt('simulated kill')
-
-def test_sft_loss_falls_and_resumes_after_kill(tmp_path):
+def test_sft_loss_falls_and_resumes_after_kill(kill_at, tmp_path):
     rows = reference_sft(load_task('arith', 'train', limit=4, level=1)) * 4
     cfg = SFTTrainConfig(max_steps=6, lr=3e-3, batch_size=4, micro_batch=4, save_steps=3)
     with pytest.raises(KeyboardInterrupt):
-        train_sft(tiny_model_dir(), rows, tmp_path, cfg, callbacks=[KillAt(3)])
+        train_sft(tiny_model_dir(), rows, tmp_path, cfg, callbacks=[kill_at(3)])
     assert (tmp_path / 'checkpoints' / 'checkpoint-3').is_dir() and not (tmp_path / 'model').exists()
     res = train_sft(tiny_model_dir(), rows, tmp_path, cfg)                  # the same call again resumes
     assert res.resumed_from == 3 and res.global_step == 6
@@ -116,4 +109,5 @@ def test_grpo_on_gpu_uses_bf16_and_vllm(tmp_path):
     res = train_grpo(tiny_model_dir(), g, [_vowels], tmp_path, GRPOTrainConfig(max_steps=2, num_generations=4, max_completion_length=8,
                                                                                  use_vllm=importlib.util.find_spec('vllm') is not None))
     assert res.global_step == 2
-    assert json.loads((res.model_dir / 'config.json').read_text())['dtype'] == 'bfloat16'
+    assert json.loads((res.model_dir / 'config.json').read_text())['dtype'] == 'float32'   # fp32 master weights (issue 13 item 6)
+    assert json.loads((tmp_path / 'result.json').read_text())['bf16'] is True               # computed in bf16

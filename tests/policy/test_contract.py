@@ -15,8 +15,14 @@ def test_batched_shapes_and_counts(engine_policy):
         for s in o:
             assert 1 <= s.completion_tokens <= 10 and s.prompt_tokens > 0
             assert s.finish_reason in ('stop', 'length')
-            assert (s.finish_reason == 'length') == (s.completion_tokens == 10 and s.finish_reason != 'stop')
+            if s.finish_reason == 'length': assert s.completion_tokens == 10 and s.stop_str is None
     assert [o[0].prompt_tokens for o in out] == [engine_policy.count_tokens(p) for p in (MSGS, 'Once upon a time', MSGS)]
+    # the finish reason says what happened: a one-token budget ends by 'length'; a stop string ends by 'stop'
+    one = engine_policy.generate([MSGS, 'Once upon a time'], SamplingParams(n=3, temperature=1.0, max_tokens=1, seed=3))
+    assert [[(s.finish_reason, s.completion_tokens, s.stop_str) for s in o] for o in one] == [[('length', 1, None)] * 3] * 2
+    cut = engine_policy.generate([MSGS], SamplingParams(n=8, temperature=1.0, max_tokens=12, seed=0, stop=[' ']))[0]
+    assert any(s.stop_str == ' ' for s in cut)
+    for s in cut: assert s.finish_reason == ('stop' if s.stop_str == ' ' else 'length' if s.completion_tokens == 12 else 'stop')
 
 def test_more_samples_than_one_batch(engine_policy):
     "90 samples: more than HFPolicy's batch of 64, so a second micro-batch must read the right prompts."
@@ -33,10 +39,14 @@ def test_stop_strings_cut_text(engine_policy):
     assert any(s.stop_str == ' ' for s in out) and all(s.stop_str in (None, ' ') for s in out)
 
 def test_logprobs(engine_policy):
-    s = engine_policy.generate([MSGS], n=2, temperature=1.0, max_tokens=6, logprobs=True)[0]
-    for x in s:
-        assert x.logprobs is not None and all(v <= 0 for v in x.logprobs)
-        assert len(x.logprobs) >= 1 or not x.text
+    "One log-prob per generated token, each <= 0, summing to the teacher-forced log-prob of the same completion."
+    p = engine_policy
+    s = p.generate([MSGS], n=4, temperature=1.0, max_tokens=6, logprobs=True, seed=0)[0]
+    tol = 1e-3 if type(p).__name__ == 'HFPolicy' else 0.05 * 6   # float32 on transformers; bfloat16 on vLLM
+    for x, tf in zip(s, p.token_logprobs([MSGS] * len(s), [x.text for x in s])):
+        assert x.finish_reason == 'length' and len(x.logprobs) == x.completion_tokens == 6 == len(tf)
+        assert all(v <= 0 for v in x.logprobs)
+        assert abs(sum(x.logprobs) - sum(tf)) < tol, (sum(x.logprobs), sum(tf))
 
 def test_seeds_reproducible(engine_policy):
     kw = dict(n=3, temperature=1.0, max_tokens=8)

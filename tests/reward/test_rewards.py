@@ -69,8 +69,11 @@ def _prm_records(n=12):
 
 def test_prm_trains_saves_loads_scores(tiny, tmp_path):
     recs = _prm_records()
-    prm, hist = train_prm(recs, tiny, PRMConfig(epochs=30, lr=3e-3, batch_size=16, val_frac=0), out=tmp_path / 'prm')
-    assert hist['train_loss'][-1] < 0.6 * hist['train_loss'][0]
+    res = train_prm(recs, tiny, PRMConfig(epochs=30, lr=3e-3, batch_size=16, val_frac=0), out=tmp_path / 'prm')
+    prm, loss = res.scorer, [l for _, l in res.series('loss')]
+    assert isinstance(res, TrainResult) and res.model_dir == tmp_path / 'prm' and len(loss) == 30
+    assert res.history[-1]['layer'] == -1 and res.history[-1]['best_epoch'] == 29   # no held-out share: the last epoch is kept
+    assert loss[-1] < 0.6 * loss[0]
     loaded = load_scorer(f"prm:{tmp_path / 'prm'}", tiny)
     assert isinstance(loaded, PRMScorer) and loaded.policy is tiny
     P, S = [r['prompt'] for r in recs[:4]], [r['completions'] for r in recs[:4]]

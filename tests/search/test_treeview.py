@@ -1,21 +1,25 @@
-"""Tests for the search-tree view (reasoner_kit.search.treeview, from nbs/34_treeview.ipynb).
+"""Tests for the search-tree view (reasoner_kit.search.treeview and .treeview_export, from nbs/34_treeview.ipynb and 34b).
 
 Trees are grown by the real tree core (`run_random_search`, both backends), labelled with made-up step texts. The
 exported page's script and the widget's click bridge are run under node.js against a minimal fake DOM (skipped when
 node is missing), so the in-browser behaviour is checked too: the page must render the same details as Python.
 """
-import html, json, re, shutil, subprocess
+import html, json, re, shutil, subprocess, time
 
 import numpy as np
 import pytest
 
 from reasoner_kit.search import tree as T
 from reasoner_kit.core import KitError
+from reasoner_kit.policy.base import Policy, Sample
+from reasoner_kit.reward.scorers import ArithmeticScorer, split_steps
 from reasoner_kit.search.base import SearchResult
+from reasoner_kit.search.tree_search import BeamSearch
 from reasoner_kit.search.tree import make_trees, run_random_search
-from reasoner_kit.search import treeview as TV
+from reasoner_kit.search import treeview as TV, treeview_export as TVE
 from reasoner_kit.search.treeview import (CHOSEN, TreeView, as_tree, demo_tree, frames_of, most_visited_path, node_colors,
-                                   node_details, render_svg, to_html, to_png, tree_at, tree_from_trees, tree_layout)
+                                   node_details, render_svg, size_key, tree_at, tree_from_trees, tree_layout)
+from reasoner_kit.search.treeview_export import compare, png_figure, to_html, to_png
 
 BACKENDS = ['py'] + (['c'] if T._ctree is not None else [])
 NODE = shutil.which('node')
@@ -241,9 +245,10 @@ def test_html_is_self_contained(tmp_path):
     tree, its = demo_tree(rounds=10, seed=0)
     tree['text'][2] = 'evil </script><script>alert(1)</script> step'
     page = to_html(tree, tmp_path / 'sub' / 't.html', its, title='demo').read_text()
-    for bad in ('http://', 'https://', '//cdn', '<link', 'src=', '@import', 'url('): assert bad not in page, bad
+    for bad in ('http://', 'https://', '//cdn', '<link', 'src=', '@import'): assert bad not in page, bad
+    assert not re.search(r'url\((?!#)', page)  # only in-page references (the legend's gradient)
     assert page.count('<script>') == 1 and page.count('</script>') == 1  # the text cannot end the script early
-    assert page.startswith('<!doctype html>') and '<svg class="rk-tree" id="rk-svg"' in page
+    assert page.startswith('<!doctype html>') and '<svg class="rk-tree" id="rk-svg-0"' in page
     assert len(nodes_of(page)) == len(tree['parent'])
 
 
@@ -257,37 +262,47 @@ class El {
   fire(t, target) { (this.h[t] || []).forEach(f => f({target: target || this})); }
 }
 const shapes = PAYLOAD.shapes.map(a => new El(a)), ring = shapes.find(e => e.a.class === 'sel-ring');
-const svg = new El({}), byNode = k => shapes.find(e => e.getAttribute('data-node') === String(k));
+const svg = new El({viewBox: '0 0 1 1'}), byNode = k => shapes.find(e => e.getAttribute('data-node') === String(k));
 svg.querySelectorAll = s => { if (s !== '[data-node],[data-edge]') throw Error('selector ' + s); return shapes.filter(e => 'data-node' in e.a || 'data-edge' in e.a); };
-svg.querySelector = s => { if (s === '.sel-ring') return ring; const m = s.match(/^\[data-node="(\d+)"\]$/); if (!m) throw Error('selector ' + s); return byNode(m[1]); };
-const ids = {'rk-svg': svg, 'rk-details': new El({}), 'rk-slider': new El({}), 'rk-label': new El({}), 'rk-prev': new El({}), 'rk-next': new El({})};
-const document = {getElementById: id => ids[id]};
-new Function('document', PAYLOAD.script)(document);
+svg.querySelector = s => { if (s === '.sel-ring') return ring; throw Error('selector ' + s); };
+const parts = {'svg.rk-tree': svg, '.rk-details': new El({}), '.rk-round': new El({}), '.rk-label': new El({}), '.rk-prev': new El({}),
+               '.rk-next': new El({}), '.rk-fold': new El({}), '.rk-fit': new El({})};
+const root = {querySelector: s => { if (!(s in parts)) throw Error('selector ' + s); return parts[s]; }};
+const document = {getElementById: id => { if (id !== 'rk-view-0') throw Error('id ' + id); return root; }};
+new Function('document', 'DATA', PAYLOAD.script)(document, PAYLOAD.data);
 const out = [], nodes = shapes.filter(e => 'data-node' in e.a);
-const state = () => out.push({details: ids['rk-details'].innerHTML, label: ids['rk-label'].textContent, slider: String(ids['rk-slider'].value),
+const state = () => out.push({details: parts['.rk-details'].innerHTML, label: parts['.rk-label'].textContent, slider: String(parts['.rk-round'].value),
   shown: nodes.filter(e => e.a.display !== 'none').map(e => +e.a['data-node']),
   edges: shapes.filter(e => 'data-edge' in e.a && e.a.display !== 'none').length,
-  fill: nodes.map(e => e.a.fill), ring: [ring.a.visibility, ring.a.cx, ring.a.cy]});
+  fill: nodes.map(e => e.a.fill), ring: [ring.a.visibility, ring.a.cx, ring.a.cy], viewBox: svg.a.viewBox,
+  pruned: nodes.filter(e => e.a.display !== 'none' && e.a.class.split(' ').includes('rk-pruned')).map(e => +e.a['data-node'])});
 state();
 for (const [what, arg] of PAYLOAD.actions) {
-  if (what === 'click') svg.fire('click', byNode(arg));
-  if (what === 'slide') { ids['rk-slider'].value = String(arg); ids['rk-slider'].fire('input'); }
-  if (what === 'prev' || what === 'next') ids['rk-' + what].fire('click');
+  if (what === 'click' || what === 'dblclick') svg.fire(what, byNode(arg));
+  if (what === 'slide') { parts['.rk-round'].value = String(arg); parts['.rk-round'].fire('input'); }
+  if (what === 'prev' || what === 'next' || what === 'fold' || what === 'fit') parts['.rk-' + what].fire('click');
   state();
 }
 console.log(JSON.stringify(out));
 """
 
 
+def page_script(page:str) -> tuple:
+    "(script without its data line, the data) of an exported page."
+    script = re.search(r'<script>(.*)</script>', page, re.S).group(1)
+    line = re.search(r'const DATA = (.*);\n', script).group(0)
+    return script.replace(line, ''), json.loads(line[len('const DATA = '):-2])
+
+
 @pytest.mark.skipif(NODE is None, reason='needs node.js to run the page script')
 def test_html_script_behaviour(tmp_path):
     tree, its = demo_tree(rounds=10, seed=0)
     page = to_html(tree, tmp_path / 't.html', its).read_text()
-    script = re.search(r'<script>(.*)</script>', page, re.S).group(1)
+    script, data = page_script(page)
     t, frames = TV._load(tree, its)
     k, late = tree['chosen'][-1], len(tree['parent']) - 1
     actions = [['click', k], ['slide', 0], ['click', 2], ['next'], ['click', late], ['slide', 9], ['click', late], ['slide', 1], ['prev']]
-    st = run_node(JS_DOM, dict(script=script, shapes=shapes(page), actions=actions))
+    st = run_node(JS_DOM, dict(script=script, data=data, shapes=shapes(page), actions=actions))
     start, clicked, f0, f0sel, f1, f1late, f9, f9late, f1b, back = st
     # the page opens on the whole tree, nothing selected
     assert start['label'] == TV._label(frames, 9) and len(start['shown']) == t['n'] and start['ring'][0] == 'hidden'
@@ -313,15 +328,20 @@ def test_html_script_behaviour(tmp_path):
 def test_widget_click_bridge():
     "The widget's inline onclick writes the clicked node id into the node box and fires its change event."
     js = r"""
-const events = [], input = {value: '-1', dispatchEvent: e => events.push([e.type, e.bubbles, input.value])};
-const root = {querySelector: s => s === '.rk-pick input' ? input : null};
+const events = [], input = {value: '-1', dispatchEvent: e => events.push([e.type, e.bubbles, input.value, det.innerHTML])};
+const det = {innerHTML: ''}, root = {querySelector: s => s === '.rk-pick input' ? input : s === '.rk-details .widget-html-content' ? det : null};
 const svg = {closest: s => s === '.rk-treeview' ? root : null};
 const handler = new Function('event', PAYLOAD.onclick);
-handler.call(svg, {target: {getAttribute: k => k === 'data-node' ? '7' : null}});  // a node
+const node = k => ({target: {getAttribute: a => a === 'data-node' ? k : null}});
+handler.call(svg, node('7'));                                                      // a node
 handler.call(svg, {target: {getAttribute: k => null}});                            // an edge or the background
+handler.call(svg, node('7'));                                                      // the same node again: nothing to ask
+svg._m = 1; handler.call(svg, node('3'));                                          // the end of a drag, not a click
+handler.call(svg, node('3'));
 console.log(JSON.stringify(events));
 """
-    assert run_node(js, dict(onclick=TV._ONCLICK)) == [['change', True, '7']]
+    wait = '<i>node {}: waiting for the kernel\u2026</i>'
+    assert run_node(js, dict(onclick=TV._ONCLICK)) == [['change', True, '7', wait.format(7)], ['change', True, '3', wait.format(3)]]
     view = TreeView(*demo_tree(rounds=4))
     assert html.escape(TV._ONCLICK, quote=True) in view.canvas.value  # the bridge is on the drawn SVG
 
@@ -340,3 +360,164 @@ def test_png(tmp_path):
     early = imread(to_png(tree, tmp_path / 'early.png', its, frame=0))[..., :3]
     assert (early < 0.99).sum() < (img < 0.99).sum()  # fewer nodes, less ink
     with pytest.raises(KitError, match='out of range'): to_png(tree, tmp_path / 'x.png', its, frame=40)
+
+
+# ---- real beam search trees: pruned marks, the prompt at the root, sizes ------------------------------------------
+class Steps(Policy):
+    "Two steps of `d + j`, then a stated answer: enough for beam search to keep some steps and prune others."
+    name = 'steps'
+    def _generate(self, prompts, params):
+        out = []
+        for p in prompts:
+            d = len(split_steps(p[-1]['content'])) if p[-1]['role'] == 'assistant' else 0
+            if d < 2: out.append([Sample(f"{d + 1} + {j} = {d + 1 + j + j % 2}", 'stop', 10, 3 + j, stop_str='\n\n') for j in range(params.n)])
+            else: out.append([Sample(f"The answer is {j}.", 'stop', 10, 4) for j in range(params.n)])
+        return out
+
+
+def beam_result(question='What is 2+3?'):
+    cfg = dict(budget=4, beam_width=2, max_steps=3, max_step_tokens=8, max_tokens=64, seed=0)
+    return BeamSearch(**cfg).run([[{'role': 'user', 'content': question}]], Steps(), ArithmeticScorer())[0]
+
+
+def test_beam_pruned_flags_per_round(tmp_path):
+    "Beam search records the ids pruned each round; the view must read them as ids, never flag the root or a live node."
+    r = beam_result()
+    frames = frames_of(r.iterations, len(r.tree['parent']))
+    assert any(s['pruned'] for s in r.iterations)  # the fixture prunes something
+    gone, expanded_later = set(), set()
+    for k, s in enumerate(r.iterations):
+        gone |= set(s['pruned'])
+        t = tree_at(r.tree, frames[k])
+        assert set(np.flatnonzero(t['pruned'][:frames[k]['num_nodes']])) == gone and not t['pruned'][0]
+        expanded_later |= {i for s2 in r.iterations[k + 1:] for i in s2['expanded']}
+    final = as_tree(r.tree)
+    assert not final['pruned'][0] and not any(final['pruned'][i] for i in expanded_later | set(r.tree['chosen']))
+    # the same in every rendering: widget, page data, PNG key
+    view = TreeView(r)
+    for k in range(len(view.frames)):
+        view.step(k)
+        drawn = {i for i, a in nodes_of(view.canvas.value).items() if 'rk-pruned' in a['class'].split()}
+        assert drawn == set(np.flatnonzero(view.at(k)['pruned'][:view.num_nodes])) and 0 not in drawn
+    _, data = page_script(to_html(r, tmp_path / 'beam.html').read_text())
+    for f in data[0]['frames']:
+        if 'pruned' in f: assert f['pruned'][0] is False
+    # a live node (expanded later) is shown live in the page at every frame
+    if NODE:
+        script, data = page_script(to_html(r, tmp_path / 'b.html').read_text())
+        page = (tmp_path / 'b.html').read_text()
+        st = run_node(JS_DOM, dict(script=script, data=data, shapes=shapes(page), actions=[['slide', k] for k in range(len(frames))]))
+        for k, s in enumerate(st[1:]):
+            assert 0 not in s['pruned'] and set(s['pruned']) == set(np.flatnonzero(tree_at(r.tree, frames[k])['pruned'][:frames[k]['num_nodes']]))
+
+
+def test_prompt_at_root():
+    r = beam_result('What is 7+8?')
+    assert r.tree['text'][0] == '' and r.tree['prompt'][-1]['content'] == 'What is 7+8?'
+    assert as_tree(r)['text'][0] == 'What is 7+8?'
+    assert 'What is 7+8?' in node_details(r.tree, 0) and 'What is 7+8?' in TreeView(r, selected=0).details.value
+    assert 'What is 7+8?' in re.search(r'data-node="0".*?</title>', render_svg(r.tree), re.S).group(0)  # the hover text
+
+
+def test_beam_nodes_sized_by_tokens():
+    r = beam_result()
+    t = as_tree(r)
+    assert t['visits'].max() == 0 and size_key(t) == 'tokens'
+    radii = {float(a['r']) for a in nodes_of(render_svg(r.tree)).values()}
+    assert len(radii) > 2  # sizes say something
+    assert size_key(demo_tree(rounds=5)[0]) == 'visits'
+
+
+def test_legend_present(tmp_path):
+    tree, its = demo_tree(rounds=10, seed=0)
+    lo, hi = TV.value_scale(tree)
+    view = TreeView(tree, its)
+    assert "class='rk-legend'" in view.canvas.value and f'{lo:+.3f}' in view.canvas.value and f'{hi:+.3f}' in view.canvas.value
+    assert 'size = visits' in view.canvas.value
+    assert "class='rk-legend'" in to_html(tree, tmp_path / 't.html', its).read_text()
+    fig = png_figure(tree, its)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ['chosen path', 'terminal', 'pruned', 'size = visits']
+    assert fig.axes[1].get_ylabel() == 'value'  # the colour bar
+
+
+def big_tree(n=1000, seed=0):
+    rng = np.random.default_rng(seed)
+    parent = [-1] + [int(rng.integers(max(0, i - 40), i)) for i in range(1, n)]
+    return dict(parent=parent, visit_count=rng.integers(0, 20, n).tolist(), value_sum=rng.normal(size=n).tolist(),
+                text=[f'step {i}: ' + 'x' * 200 for i in range(n)], chosen=[0])
+
+
+def test_thousand_nodes_fast_and_light():
+    tree = big_tree()
+    t0 = time.perf_counter(); t = as_tree(tree); pos = tree_layout(t); svg = render_svg(t, pos=pos); dt = time.perf_counter() - t0
+    assert dt < 3.0, dt  # measured about 0.05 s; generous for a loaded 2-core machine
+    assert len(nodes_of(svg)) == 1000 and len(svg) < 400_000  # hover texts are cut, styles live in one <style>
+    t0 = time.perf_counter(); view = TreeView(tree); view.select(500); dt = time.perf_counter() - t0
+    assert dt < 6.0, dt
+    assert 'width="100%"' in view.canvas.value and 'viewBox="0 0 ' in view.canvas.value  # fits the output area
+
+
+def test_fold_and_fit():
+    tree, its = demo_tree(rounds=12, seed=3)
+    view = TreeView(tree, its, selected=tree['chosen'][1])
+    k, n = tree['chosen'][1], len(tree['parent'])
+    below = sum(1 for i in range(n) if k in TV.hidden_by(tree, [k]).nonzero()[0] or TV.hidden_by(tree, [k])[i])
+    view.fold_btn.click()
+    assert k in view.collapsed and len(nodes_of(view.canvas.value)) == n - below and f'>+{below}<' in view.canvas.value
+    assert view.pos[:, 0].max() < tree_layout(tree)[:, 0].max()  # the layout closed up
+    view.fold(k)
+    assert not view.collapsed and len(nodes_of(view.canvas.value)) == n
+    view.vbox.value = '5 5 40 40'; view.step(0)
+    assert 'viewBox="5 5 40 40"' in view.canvas.value
+    view.fit_btn.click(); assert view.vb is None and 'viewBox="0 0 ' in view.canvas.value
+    with pytest.raises(KitError, match='not in this tree'): view.fold(n)
+
+
+def test_compare_side_by_side(tmp_path):
+    a, ia = demo_tree(rounds=6, seed=0); b, ib = demo_tree(rounds=9, seed=1)
+    box = compare(a, b, ('six', 'nine'), (ia, ib))
+    assert [v.tree['n'] for v in box.views] == [len(a['parent']), len(b['parent'])]
+    assert box.views[0].widget.children[0].value.startswith('<b>six: ') and 'rk-compare' in box._dom_classes
+    page = to_html([a, b], tmp_path / 'two.html', [ia, ib], names=['six', 'nine']).read_text()
+    assert page.count("class='rk-view rk-treeview'") == 2 and page.count('<svg class="rk-tree"') == 2
+    _, data = page_script(page)
+    assert [len(d['nodes']['parent']) for d in data] == [len(a['parent']), len(b['parent'])]
+    with pytest.raises(KitError, match='iteration lists'): to_html([a, b], tmp_path / 'x.html', [ia])
+
+
+def test_exports_written(tmp_path):
+    r = beam_result()
+    h, p = to_html(r, tmp_path / 'o' / 'beam.html'), to_png(r, tmp_path / 'o' / 'beam.png')
+    assert h.exists() and h.stat().st_size > 1000 and p.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    for c in ('rk-node', 'data-id="0"', 'rk-round', 'rk-chosen', 'rk-details', 'rk-legend'): assert c in h.read_text(), c
+
+
+def test_png_labels_do_not_overlap():
+    "A deep, narrow chosen path with long steps: every label kept is clear of the others."
+    n = 30
+    tree = dict(parent=[-1] + list(range(n - 1)), text=['a long first line of a step that goes on'] * n, chosen=list(range(n)),
+                value=list(np.linspace(0, 1, n)))
+    fig = png_figure(tree)
+    r = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in fig.axes[0].texts if t.get_visible()]
+    assert boxes and all(not a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+
+
+@pytest.mark.skipif(NODE is None, reason='needs node.js')
+def test_inline_handlers_compile_and_page_folds(tmp_path):
+    "The zoom / pan / click handlers are valid JS; in the page, a double click folds a subtree and fit frames what is shown."
+    handlers = dict(TV._ZOOM, onclick=TV._ONCLICK)
+    assert run_node("for (const k in PAYLOAD) new Function('event', PAYLOAD[k]); console.log(JSON.stringify(Object.keys(PAYLOAD).length));",
+                    handlers) == len(handlers)
+    tree, its = demo_tree(rounds=10, seed=0)
+    page = to_html(tree, tmp_path / 't.html', its).read_text()
+    for k in TV._ZOOM: assert f' {k}="' in page, k   # the page's SVG zooms and pans too (clicks go to its script)
+    script, data = page_script(page)
+    k = tree['chosen'][1]
+    st = run_node(JS_DOM, dict(script=script, data=data, shapes=shapes(page), actions=[['dblclick', k], ['dblclick', k], ['click', k], ['fold'], ['fit']]))
+    start, folded, unfolded, sel, refolded, fitted = st
+    below = set(np.flatnonzero(TV.hidden_by(tree, [k])))
+    assert below and set(start['shown']) - set(folded['shown']) == below and unfolded['shown'] == start['shown']
+    assert refolded['shown'] == folded['shown'] and fitted['viewBox'] != start['viewBox']
+    xs = [float(a['cx']) for i, a in nodes_of(page).items() if i in fitted['shown']]
+    assert float(fitted['viewBox'].split()[0]) == min(xs) - TV.PAD

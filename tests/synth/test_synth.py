@@ -104,9 +104,12 @@ def test_every_recipe_batches_one_call_per_round(tmp_path, tiny):
         s = StrawberryRecipe(problems=n, traces=2, max_steps=2, max_step_tokens=4, verify_tokens=4, chunk=4).run(tiny, tmp_path / f's{n}')
         assert s['usage']['calls'] == 2 + 1
     mp = MeteredPolicy(tiny)
-    BacktrackRecipe(candidates=3, max_steps=2, max_backtracks=0, step_tokens=4).make(mp, __import__('reasoner_kit.reward.scorers').reward.scorers.load_scorer('arithmetic'),
-                                                                                   load_task('arith', 'train', limit=3, level=2))
-    assert mp.usage.calls <= 2
+    recs = BacktrackRecipe(candidates=3, max_steps=2, max_backtracks=0, step_tokens=4).make(mp, __import__('reasoner_kit.reward.scorers').reward.scorers.load_scorer('arithmetic'),
+                                                                                          load_task('arith', 'train', limit=3, level=2))
+    # The tiny model's steps hold no equation to fail and state no answer, so all 3 traces take a step in each of the
+    # max_steps=2 rounds; a round is one batched generate call for every open trace: 2 calls (one per trace would be 6).
+    assert [(r['rounds'], len(r['path']), r['failed_steps']) for r in recs] == [(2, 2, 0)] * 3
+    assert mp.usage.calls == 2
     mp = MeteredPolicy(tiny)
     RaspberryRecipe(answer_tokens=4, critique_tokens=4).make_answers(mp, [dict(key=k, query='q?', domain='math', skill='s', topic='t', grade=1.0) for k in 'abcd'])
     assert mp.usage.calls == 3

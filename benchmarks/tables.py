@@ -1,0 +1,103 @@
+"""The README's measured tables, regenerated from results files: one renderer per table, each reading one file under
+benchmarks/results/ and ending with that file's provenance (command, commit, date, machine, seconds).
+
+nbs/index.ipynb (the README's source) holds each table between `<!-- table:NAME -->` and `<!-- /table -->`; this script
+rewrites what lies between, so no table can go stale: tests/layout/test_tables.py fails when a block differs from what
+its results file renders.
+
+Run:  .venv/bin/python benchmarks/tables.py --write     (then `make readme`; `make readme` runs both)
+      .venv/bin/python benchmarks/tables.py --check     (exit 1 and name the stale tables)
+      .venv/bin/python benchmarks/tables.py NAME        (print one table)
+"""
+import json, re, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / 'benchmarks' / 'results'
+INDEX = ROOT / 'nbs' / 'index.ipynb'
+BLOCK = re.compile(r'(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table -->)', re.S)
+
+def load(name:str) -> dict:
+    "A results file of benchmarks/results/."
+    p = RESULTS / name
+    if not p.exists(): raise SystemExit(f"{p} is missing: run the benchmark that writes it (its docstring says how)")
+    return json.loads(p.read_text())
+
+def source(d:dict, file:str) -> str:
+    "The provenance line under a table."
+    m = d.get('machine'); m = m if isinstance(m, str) else ', '.join(f"{k} {v}" for k, v in (m or {}).items() if k in ('cpu', 'cores', 'torch'))
+    secs = d.get('seconds') or d.get('wall_s')
+    parts = [f"`{d['command']}`" if d.get('command') else 'command not recorded', f"commit {d['commit'][:12]}" if d.get('commit') else 'commit not recorded',
+             d.get('date', 'date not recorded'), m or 'machine not recorded']
+    if secs: parts.append(f"{float(secs) / 60:.1f} min")
+    if d.get('load_avg') is not None: parts.append(f"load average {d['load_avg']} at the end")
+    return f"<sub>From `benchmarks/results/{file}`: {'; '.join(parts)}.</sub>"
+
+def ci(c) -> str: return f"[{c[0]:.0f}, {c[1]:.0f}]" if c else ''
+
+def t_main() -> str:
+    "`make run`'s table."
+    d = load('main_results.json')
+    lines = ['| run | accuracy (%) | 95% CI | tokens / problem | note |', '|---|---|---|---|---|']
+    for k, r in d['rows'].items():
+        lines.append(f"| {k} | {r['accuracy']:.1f} | {ci(r.get('ci95'))} | {r['tokens']} | {r['note']} |")
+    c, t = d['config'], d.get('timings', {})
+    lines += ['', f"{c['task']} test split, level {c['level']}, {d['rows'][next(iter(d['rows']))]['problems']} problems; wall time "
+              f"**{d['wall_s'] / 60:.1f} min** ({', '.join(f'{k} {v / 60:.1f}' for k, v in t.items())})."]
+    return '\n'.join(lines) + '\n\n' + source(d, 'main_results.json')
+
+def t_engine() -> str:
+    "Tokens/s of each engine on the same workloads."
+    d = load('bench_engine.json'); E = d['engines']
+    wl = list(next(iter(E.values()))['workloads'])
+    lines = ['| engine | ' + ' | '.join(f"{w} tokens/s (× HF fp32)" for w in wl) + ' | share of bf16 matmul limit (shared) |',
+             '|---' * (len(wl) + 2) + '|']
+    for e in E.values():
+        w = e['workloads']
+        lines.append(f"| {e['engine']} | " + ' | '.join(f"{w[x]['tokens_per_s']:.0f} ({w[x]['speedup_vs_hf32']:.2f}×)" for x in wl)
+                     + f" | {100 * w['shared']['share_of_bf16_limit']:.0f}% |")
+    lines += ['', f"bfloat16 matmul limit measured in the run: {d['matmul_gflops']['bfloat16']:.0f} GFLOP/s (float32 {d['matmul_gflops']['float32']:.0f})."]
+    return '\n'.join(lines) + '\n\n' + source(d, 'bench_engine.json')
+
+def t_parity() -> str:
+    "vLLM bfloat16 against HFPolicy float32 on the same test problems."
+    d = load('parity.json')
+    return d['table'] + f"\n\n{d['problems']} arith test problems, levels 1-2; {d['samples']} samples at temperature {d['temperature']}.\n\n" + source(d, 'parity.json')
+
+def t_grpo_speed() -> str:
+    "GRPO optimizer steps per minute with each generation path."
+    d = load('bench_grpo.json')
+    lines = ['| generation path | steps | steps / min | steady steps / min (after the first) | setup s | load average before → after |', '|---|---|---|---|---|---|']
+    for r in d['paths'].values():
+        la = lambda k: (r.get(k) or [None])[0]
+        lines.append(f"| {r['path']} | {r['steps']} | {r['steps_per_min']:.2f} | {r['steady_steps_per_min']:.2f} | {r['setup_s']:.0f} | {la('load_avg_before')} → {la('load_avg_after')} |")
+    return '\n'.join(lines) + '\n\n' + source(d, 'bench_grpo.json')
+
+TABLES = {'main': t_main, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed}
+
+def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
+    "(the text with every known block re-rendered, the names of blocks that changed)."
+    changed = []
+    def sub(m):
+        name = m.group(2)
+        if name not in TABLES: raise SystemExit(f"nbs/index.ipynb has a table block '{name}' that benchmarks/tables.py does not know: add a renderer or remove the block")
+        new = TABLES[name]().rstrip('\n') + '\n'
+        if new != m.group(3): changed.append(name)
+        return m.group(1) + new + m.group(4)
+    return BLOCK.sub(sub, text), changed
+
+def main(argv):
+    if argv and argv[0] in TABLES: print(TABLES[argv[0]]()); return 0
+    nb = json.loads(INDEX.read_text()); changed = []
+    for c in nb['cells']:
+        if c['cell_type'] != 'markdown': continue
+        new, ch = render_blocks(''.join(c['source'])); changed += ch
+        c['source'] = new.splitlines(keepends=True)
+    if '--check' in argv:
+        if changed: print(f"stale README tables: {', '.join(changed)}: run `make readme`"); return 1
+        print('README tables match their results files'); return 0
+    if '--write' in argv:
+        INDEX.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n'); print(f"tables re-rendered; changed: {', '.join(changed) or 'none'}"); return 0
+    print(__doc__); return 2
+
+if __name__ == '__main__': sys.exit(main(sys.argv[1:]))

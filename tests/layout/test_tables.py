@@ -1,0 +1,31 @@
+"""The README's measured tables are rendered from results files by benchmarks/tables.py: none may go stale."""
+import importlib.util, json, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location('tables', ROOT / 'benchmarks' / 'tables.py')
+tables = importlib.util.module_from_spec(spec); spec.loader.exec_module(tables)
+
+def test_every_readme_table_matches_its_results_file():
+    text = '\n'.join(''.join(c['source']) for c in json.loads((ROOT / 'nbs' / 'index.ipynb').read_text())['cells'] if c['cell_type'] == 'markdown')
+    new, changed = tables.render_blocks(text)
+    assert not changed, f"README tables {changed} differ from their results files: run `make readme`"
+
+def test_readme_has_the_measured_tables():
+    text = (ROOT / 'README.md').read_text()
+    for name in tables.TABLES: assert f'<!-- table:{name} -->' in text, f"the README has no '{name}' table block"
+
+def test_a_changed_results_file_makes_the_table_stale(tmp_path, monkeypatch):
+    "Edit a number in a copy of a results file: the rendered block must differ (the check is not vacuous)."
+    d = json.loads((ROOT / 'benchmarks' / 'results' / 'bench_engine.json').read_text())
+    d['engines']['vllm']['workloads']['shared']['tokens_per_s'] += 100
+    (tmp_path / 'bench_engine.json').write_text(json.dumps(d))
+    block = '<!-- table:engine -->\n' + tables.t_engine() + '\n<!-- /table -->'
+    monkeypatch.setattr(tables, 'RESULTS', tmp_path)
+    assert tables.render_blocks(block)[1] == ['engine']
+
+def test_every_rendered_table_names_its_source():
+    for name, fn in tables.TABLES.items():
+        out = fn()
+        assert 'From `benchmarks/results/' in out and 'commit' in out, f"table {name} does not say where its numbers come from"
