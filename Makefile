@@ -27,7 +27,7 @@ EXT_STAMP := $(VENV)/.ext-built
 # site: `quarto render` when quarto is on PATH (quarto-cli's PyPI sdist downloads its binary, so it cannot install
 # offline), else one nbconvert HTML page per notebook with a shared navigation bar. Nothing is fetched.
 define DOCS_PY
-import shutil, subprocess, html
+import shutil, subprocess, html, re
 from pathlib import Path
 from nbdev.config import get_config
 from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
@@ -37,6 +37,21 @@ def signature(f, *a, eval_str=False, **kw):  # show_doc of a function annotated 
     try: return inspect.signature(f, *a, eval_str=eval_str, **kw)
     except NameError: return inspect.signature(f, *a, **kw)
 fd.signature = signature
+import ast, nbdev.processors as npr
+_call = npr.exec_show_docs.__call__
+def needed(n):  # what the docs need from a cell that also holds tests: its imports and show_doc calls
+    return isinstance(n, (ast.Import, ast.ImportFrom)) or (isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+                                                           and getattr(n.value.func, 'id', '') == 'show_doc')
+def run_needed(self, cell):  # such a cell runs only what the docs need (its tests may use cells that nbdev skips)
+    stmts = cell.parsed_() if cell.cell_type == 'code' and cell.source else None
+    keep = [n for n in stmts or [] if needed(n)]
+    if stmts and len(keep) < len(stmts) and not cell.directives_.keys() & {'export', 'exports', 'exporti', 'exec_doc'}:
+        if not keep: return   # e.g. a test with an import inside a function: nothing the docs need
+        src, cell.source = cell.source, '\n'.join(ast.unparse(n) for n in keep)
+        try: return _call(self, cell)
+        finally: cell.source = src
+    return _call(self, cell)
+npr.exec_show_docs.__call__ = run_needed
 cfg = get_config(); out = cfg.doc_path
 refresh_quarto_yml(); nbdev_sidebar.__wrapped__(path=cfg.nbs_path)
 cache = proc_nbs(cfg.nbs_path, n_workers=0)  # in this process, so the patch above holds
@@ -54,7 +69,15 @@ ex = HTMLExporter(template_name='lab', embed_images=True, exclude_input_prompt=T
 for nb, page in zip(nbs, pages):
     up = '../' * (len(page.parts) - 1)
     nav = ' | '.join(f"<a href='{up}{q}'>{html.escape('home' if q.stem == 'index' else q.stem)}</a>" for q in pages)
-    body, _ = ex.from_notebook_node(nbformat.read(nb, as_version=4))
+    node = nbformat.read(nb, as_version=4); node.metadata.pop('widgets', None)  # no widget manager fetched from a CDN
+    for c in node.cells:  # what quarto would do with nbdev's cell options and link attributes
+        if c.cell_type == 'code':
+            if re.search(r'^#\|\s*echo:\s*false', c.source, re.M): c.metadata['transient'] = {'remove_source': True}
+            c.source = re.sub(r'^#\|.*\n?', '', c.source, flags=re.M)
+            for o in c.get('outputs', []):
+                if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = re.sub(r'\{target=[^}]*\}', '', o['data']['text/markdown'])
+        else: c.source = re.sub(r'\{target=[^}]*\}', '', c.source)
+    body, _ = ex.from_notebook_node(node)
     i = body.find('>', body.find('<body')) + 1
     body = body[:i] + f"<nav style='padding:8px 16px;border-bottom:1px solid #ddd;font:13px sans-serif'><b>{html.escape(cfg.title)}</b>: {nav}</nav>" + body[i:]
     (out/page).parent.mkdir(parents=True, exist_ok=True); (out/page).write_text(body)

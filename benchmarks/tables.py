@@ -17,17 +17,24 @@ RESULTS = ROOT / 'benchmarks' / 'results'
 INDEX = ROOT / 'nbs' / 'index.ipynb'
 BLOCK = re.compile(r'(<!-- table:([\w-]+) -->\n)(.*?)(<!-- /table -->)', re.S)
 
+class Missing(Exception): "A table's results file does not exist yet."
+
 def load(name:str) -> dict:
     "A results file of benchmarks/results/."
     p = RESULTS / name
-    if not p.exists(): raise SystemExit(f"{p} is missing: run the benchmark that writes it (its docstring says how)")
+    if not p.exists(): raise Missing(name)
     return json.loads(p.read_text())
+
+def render(name:str) -> str:
+    "One table, or a line saying that its results file is not there yet (never an invented number)."
+    try: return TABLES[name]()
+    except Missing as e: return f"*Not measured yet: `benchmarks/results/{e}` does not exist; the benchmark script named above writes it.*"
 
 def source(d:dict, file:str) -> str:
     "The provenance line under a table."
     m = d.get('machine'); m = m if isinstance(m, str) else ', '.join(f"{k} {v}" for k, v in (m or {}).items() if k in ('cpu', 'cores', 'torch'))
     secs = d.get('seconds') or d.get('wall_s')
-    parts = [f"`{d['command']}`" if d.get('command') else 'command not recorded', f"commit {d['commit'][:12]}" if d.get('commit') else 'commit not recorded',
+    parts = [f"`{d['command']}`" if d.get('command') else 'command not recorded', f"commit {d['commit'].split('-')[0][:7]}{' (uncommitted changes)' if d['commit'].endswith('-dirty') else ''}" if d.get('commit') else 'commit not recorded',
              d.get('date', 'date not recorded'), m or 'machine not recorded']
     if secs: parts.append(f"{float(secs) / 60:.1f} min")
     if d.get('load_avg') is not None: parts.append(f"load average {d['load_avg']} at the end")
@@ -73,7 +80,16 @@ def t_grpo_speed() -> str:
         lines.append(f"| {r['path']} | {r['steps']} | {r['steps_per_min']:.2f} | {r['steady_steps_per_min']:.2f} | {r['setup_s']:.0f} | {la('load_avg_before')} → {la('load_avg_after')} |")
     return '\n'.join(lines) + '\n\n' + source(d, 'bench_grpo.json')
 
-TABLES = {'main': t_main, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed}
+def t_ray_scale() -> str:
+    "Search over many problems on a local Ray cluster: throughput, the driver's memory, lost and duplicated records."
+    d = load('ray_scale.json')
+    rss = ', '.join(f"{k.split('_at_')[1]}: {v:.0f} MiB" for k, v in d.items() if k.startswith('driver_peak_rss_mb_at_'))
+    lines = ['| problems | actors (cluster CPUs) | strategy | problems / s | driver peak RSS | records | lost | duplicated |', '|---|---|---|---|---|---|---|---|',
+             f"| {d['problems']:,} | {d['actors']} ({d['cluster_cpus']}) | {d['strategy']}@{d['budget']}, ≤ {d['max_tokens']} tokens, {d['model']} | "
+             f"{d['problems_per_s']:.2f} | {rss} | {d['records']:,} | {d['lost']} | {d['duplicated']} |"]
+    return '\n'.join(lines) + '\n\n' + source(d, 'ray_scale.json')
+
+TABLES = {'main': t_main, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
@@ -81,13 +97,13 @@ def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     def sub(m):
         name = m.group(2)
         if name not in TABLES: raise SystemExit(f"nbs/index.ipynb has a table block '{name}' that benchmarks/tables.py does not know: add a renderer or remove the block")
-        new = TABLES[name]().rstrip('\n') + '\n'
+        new = render(name).rstrip('\n') + '\n'
         if new != m.group(3): changed.append(name)
         return m.group(1) + new + m.group(4)
     return BLOCK.sub(sub, text), changed
 
 def main(argv):
-    if argv and argv[0] in TABLES: print(TABLES[argv[0]]()); return 0
+    if argv and argv[0] in TABLES: print(render(argv[0])); return 0
     nb = json.loads(INDEX.read_text()); changed = []
     for c in nb['cells']:
         if c['cell_type'] != 'markdown': continue

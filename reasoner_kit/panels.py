@@ -12,11 +12,18 @@ from .core import KitError
 from .policy.base import Policy, load_policy, policy_identity
 
 # %% auto #0
-__all__ = ['POLICIES', 'SLIDERS', 'make_control', 'Stopped', 'Guarded', 'policy_spec', 'get_policy', 'Panel', 'new_figure',
-           'chunks', 'InitPanel', 'SearchPanel', 'RewardPanel', 'DataPanel', 'SynthPanel', 'LearnPanel', 'ServePanel']
+__all__ = ['POLICIES', 'SLIDERS', 'explore_split', 'make_control', 'Stopped', 'Guarded', 'policy_spec', 'get_policy', 'Panel',
+           'new_figure', 'chunks', 'InitPanel', 'SearchPanel', 'RewardPanel', 'DataPanel', 'SynthPanel', 'LearnPanel',
+           'ServePanel']
 
 # %% ../nbs/85_panels.ipynb #421da905
 POLICIES = {'embedded': 'embedded', 'tiny (random weights, tests)': 'tiny', 'local directory': 'dir', 'OpenAI-compatible URL': 'openai'}
+
+def explore_split(task:str) -> str: # a task name
+    "The split a panel explores: 'dev' where the task has one (every choice is made there), else 'test' (math500, humaneval)."
+    from reasoner_kit.data import load_task
+    try: load_task(task, 'dev', limit=1); return 'dev'
+    except KitError: return 'test'
 
 def _choices(name:str) -> list:
     "The options of a drop-down, read from the kit's registries when the panel is built."
@@ -24,7 +31,7 @@ def _choices(name:str) -> list:
     if name == 'strategy': from reasoner_kit.search.base import load_strategies; return load_strategies(oracle=False)
     if name == 'scorer': from reasoner_kit.reward.scorers import SCORERS; return SCORERS.names()
     if name == 'recipe': from reasoner_kit.synth.base import RECIPES; return RECIPES.names()
-    return {'policy': list(POLICIES.values()), 'level': [None, 1, 2, 3, 4, 5], 'method': ['sft', 'dpo', 'grpo']}[name]
+    return {'policy': list(POLICIES.values()), 'level': [0, 1, 2, 3, 4, 5], 'method': ['sft', 'dpo', 'grpo']}[name]
 
 SLIDERS = dict(budget=(1, 64, 4), temperature=(0.0, 1.5, 0.7), samples=(1, 16, 4), rounds=(1, 5, 2), problems=(1, 200, 8),
                max_tokens=(16, 512, 160), requests=(1, 32, 4))   # name: (min, max, default)
@@ -42,7 +49,7 @@ def make_control(name:str, # a control name: a drop-down from `_choices`, a slid
         cls = W.FloatSlider if isinstance(d, float) else W.IntSlider
         return cls(value=v, min=lo, max=hi, step=0.05 if cls is W.FloatSlider else 1, description=name, style=st, layout=lay)
     opts = _choices(name)
-    labels = {v: k for k, v in POLICIES.items()} if name == 'policy' else {None: 'all'} if name == 'level' else {}
+    labels = {v: k for k, v in POLICIES.items()} if name == 'policy' else {0: 'all'} if name == 'level' else {}
     if value is not None and value not in opts: raise KitError(f"{name}={value!r} is not an option", f"use one of: {', '.join(map(str, opts))}")
     return W.Dropdown(options=[(labels.get(o, str(o)), o) for o in opts], value=opts[0] if value is None else value, description=name, style=st, layout=lay)
 
@@ -103,7 +110,8 @@ class Panel:
         self.stop_btn.on_click(lambda _: self.stop())
         self.results, self.thread, self._stop, self._done = [], None, threading.Event(), 0
 
-    values = property(lambda self: {k: w.value for k, w in self.w.items()}, doc="The controls' current values.")
+    values = property(lambda self: {k: (w.value or None) if k == 'level' else w.value for k, w in self.w.items()},
+                      doc="The controls' current values (level 0, shown as 'all', is None: every level).")  # a Dropdown cannot hold None
     def _ipython_display_(self): from IPython.display import display; display(self.widget)
     def __repr__(self): return f"{type(self).__name__}({self.values})"
 
@@ -192,7 +200,7 @@ class InitPanel(Panel):
     def _run(self, v):
         from reasoner_kit.data import load_task
         from reasoner_kit.evaluate import EvalConfig, evaluate
-        probs, rows = load_task(v['task'], 'test', limit=v['problems'], level=v['level']), []
+        probs, rows = load_task(v['task'], explore_split(v['task']), limit=v['problems'], level=v['level']), []
         pol, cfg = self.policy(v), EvalConfig(samples=v['samples'], temperature=v['temperature'], max_tokens=v['max_tokens'], chunk=4)
         for k in chunks(len(probs), cfg.chunk):
             s = evaluate(pol, probs[:k], cfg, out=self.folder(v), desc='panel eval')
@@ -219,7 +227,7 @@ class SearchPanel(Panel):
         from reasoner_kit.reward.scorers import load_scorer
         from reasoner_kit.search.base import STRATEGIES
         from reasoner_kit.search.sweep import run_search
-        probs, rows, pol = load_task(v['task'], 'test', limit=v['problems'], level=v['level']), [], self.policy(v)
+        probs, rows, pol = load_task(v['task'], explore_split(v['task']), limit=v['problems'], level=v['level']), [], self.policy(v)
         scorer = load_scorer(v['scorer'], pol) if STRATEGIES[v['strategy']].needs_scorer else None
         bs = [1] if v['strategy'] == 'greedy' else _budgets(v['budget'])
         for j, b in enumerate(bs):
@@ -357,7 +365,7 @@ class ServePanel(Panel):
         from reasoner_kit.data import load_task, to_messages
         from reasoner_kit.grading import extract_answer, math_equal
         from reasoner_kit.serve.app import BackgroundServer, make_app
-        pol, probs = get_policy(policy_spec(v['policy'], v['where'])), load_task(v['task'], 'test', limit=v['requests'], level=v['level'])
+        pol, probs = get_policy(policy_spec(v['policy'], v['where'])), load_task(v['task'], explore_split(v['task']), limit=v['requests'], level=v['level'])
         model = pol.name if v['strategy'] == 'greedy' else f"{v['strategy']}-{v['budget']}/{pol.name}"
         self.folder(v).mkdir(parents=True, exist_ok=True); log = JsonlLog(self.folder(v) / 'requests.jsonl', key='id')
         with BackgroundServer(make_app(pol, v['scorer'])) as url:
