@@ -92,7 +92,7 @@ def workdir(tmp_path_factory):
     news.parent.mkdir(parents=True); news.write_text(json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
     return root
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')   # gone before the next module: no server outlives the browser tests
 def lab(workdir):
     "A JupyterLab server on a free loopback port, its app exposed to the page as window.jupyterapp."
     port, token = free_port(), secrets.token_hex(16)
@@ -104,7 +104,7 @@ def lab(workdir):
     yield srv
     srv.close()
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')   # gone before the next module: no server outlives the browser tests
 def voila(workdir):
     "A Voila server rendering the studio notebook."
     if not (workdir/'nbs'/'studio.ipynb').exists(): pytest.fail('nbs/studio.ipynb is missing')
@@ -116,7 +116,7 @@ def voila(workdir):
     yield srv
     srv.close()
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')   # gone before the next module: no server outlives the browser tests
 def chromium():
     if why := _missing(): pytest.skip(why)
     from playwright.sync_api import sync_playwright

@@ -77,9 +77,16 @@ def children_of(pid):
     return out
 
 
+BEFORE = set()   # this process's children when the current test began (another module's servers): not a run's strays
+
+@pytest.fixture(autouse=True)
+def _children_before():
+    BEFORE.clear(); BEFORE.update(children_of(os.getpid())); yield
+
+
 def stray_children():
-    "Children of this test process other than the `sleep` bystanders: must be none once a run has returned."
-    return [p for p in children_of(os.getpid()) if not Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep")]
+    "Children of this test process, other than the `sleep` bystanders and those it had before the test: none once a run has returned."
+    return [p for p in children_of(os.getpid()) if p not in BEFORE and not Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep")]
 
 
 def result(d):
