@@ -147,7 +147,7 @@ test: check-sync test-nbs test-py
 
 # The embedded-model cells and tests that are skipped by default.
 test-slow: install
-	$(BIN)/nbdev_test --n_workers 1 --flags slow
+	$(BIN)/nbdev_test --n_workers 1 --flags slow --timing
 	$(BIN)/pytest -q -m slow tests/
 
 run: install

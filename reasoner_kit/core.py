@@ -15,7 +15,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['KitError', 'set_seed', 'stable_hash', 'cache_dir', 'repo_root', 'data_dirs', 'Registry', 'write_jsonl', 'read_jsonl',
            'JsonlLog', 'progress', 'resumable_map', 'check_settings', 'machine', 'git_commit', 'provenance',
-           'TrainResult']
+           'bf16_fast', 'TrainResult']
 
 # %% ../nbs/00_core.ipynb #f88ed1c5
 class KitError(Exception):
@@ -238,6 +238,16 @@ def provenance(seconds:float|None=None, # the wall time of the run, if known
              load_avg=round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') else None)
     if seconds is not None: d['seconds'] = round(float(seconds), 1)
     return d
+
+
+# %% ../nbs/00_core.ipynb #e015a6f5
+def bf16_fast(cpuinfo:str|Path='/proc/cpuinfo') -> bool: # where the CPU's flags are listed
+    "Whether bfloat16 matmuls are fast here: a CUDA GPU that supports them, or a CPU with AVX512-BF16 or AMX (~4x float32 on this kit's 2-core CI machine)."
+    import torch
+    if torch.cuda.is_available(): return torch.cuda.is_bf16_supported()
+    info = Path(cpuinfo)
+    flags = next((l for l in info.read_text().splitlines() if l.startswith('flags')), '') if info.exists() else ''
+    return bool({'avx512_bf16', 'amx_bf16'} & set(flags.split(':', 1)[-1].split()))
 
 
 # %% ../nbs/00_core.ipynb #09aa4531

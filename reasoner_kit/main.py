@@ -4,12 +4,12 @@
 
 # %% ../nbs/80_main.ipynb #8d4499ab
 from __future__ import annotations
-import json, os, platform, time
-from dataclasses import dataclass, asdict, field
+import json, time
+from dataclasses import dataclass, asdict, replace
 from datetime import date
 from pathlib import Path
 
-from .core import KitError, check_settings, read_jsonl, set_seed, stable_hash
+from .core import KitError, bf16_fast, check_settings, read_jsonl, set_seed, stable_hash
 from .data import load_task
 from .core import provenance
 from .evaluate import EvalConfig, evaluate, interval95
@@ -42,7 +42,11 @@ class MainConfig:
     learn_samples:int=4      # samples per train problem: right ones are SFT targets, right/wrong pairs train the RM
     learn_temperature:float=0.5 # measured: at 0.5 4x more samples are right than at 0.8 — more targets
     rm_pairs_per_problem:int=2 # (right, wrong) pairs per train problem for the reward model: ~70 pairs, half the training time of 4
+    chunk:int=32             # problems per batched engine call (and per checkpoint): vLLM runs big batches faster; 32 x 16 samples fit its KV cache
+    bf16:bool|None=None      # bf16 compute (fp32 master weights) for the SFT round and the reward model; None: where `bf16_fast()` (2x on this CPU)
     out:str='runs/main'      # where results go
+
+def _bf16(cfg) -> bool: return bf16_fast() if cfg.bf16 is None else cfg.bf16
 
 def row(acc, tokens, problems, note=''):
     "One table row: accuracy in %, its 95% (Wilson) interval over the problems, tokens generated per problem."
@@ -59,7 +63,7 @@ def format_rows(rows:dict) -> str: # name -> row
 # %% ../nbs/80_main.ipynb #191352e9
 def phase_base(policy, problems, cfg, out):
     "Greedy pass@1, maj@8 and pass@8 of the base policy."
-    s = evaluate(policy, problems, EvalConfig(samples=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed),
+    s = evaluate(policy, problems, EvalConfig(samples=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, chunk=cfg.chunk),
                  out=out / 'base', desc='phase 1: base policy')
     n, k = len(problems), cfg.samples
     return {'greedy (base policy)': row(s['greedy_pass@1'], s['greedy_tokens'], n, 'one greedy chain of thought'),
@@ -72,7 +76,7 @@ def phase_search(policy, problems, cfg, out, scorer=None):
     from reasoner_kit.reward.scorers import ArithmeticScorer
     from reasoner_kit.search.sweep import run_search
     scorer = scorer or ArithmeticScorer()
-    kw = dict(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
+    kw = dict(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, chunk=cfg.chunk)
     rows, b = {}, cfg.budget
     for name, sc, bud, note in [('self_consistency', None, b, 'majority vote'),
                                 ('weighted_best_of_n', scorer, b, 'votes weighted by the calculator verifier'),
@@ -110,14 +114,14 @@ def phase_reward(policy, problems, cfg, out,
     # 2. the reward model: trained once; a re-run loads it, a run with other pairs, weights or settings is refused
     rm_dir, base = rdir / 'rm', model_dir_for(cfg.policy)
     check_settings(rdir, dict(base=str(base.resolve()), files=model_files_id(base), pairs=stable_hash(json.dumps(pairs, sort_keys=True)),
-                              n_pairs=len(pairs), config=asdict(RMConfig())), part='rm', what='a reward model')
-    if not (rm_dir / 'config.json').exists(): train_rm(pairs, base=base, cfg=RMConfig(), out=rm_dir)
+                              n_pairs=len(pairs), config=asdict(rm_cfg := RMConfig(bf16=_bf16(cfg)))), part='rm', what='a reward model')
+    if not (rm_dir / 'config.json').exists(): train_rm(pairs, base=base, cfg=rm_cfg, out=rm_dir)
     rm = CachedScorer(RMScorer.load(rm_dir))                      # from its folder either way (the search rows name its files); scored once
     # 3. it ranks the search phase's samples (cached: no new generation)
     rows, b = {}, cfg.budget
     for name, note in [('best_of_n', f'reward model picks 1 of {b} ({len(pairs)} train pairs)'),
                        ('weighted_best_of_n', 'votes weighted by the reward model')]:
-        r = run_search(name, policy, problems, b, rm, out / 'reward', temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
+        r = run_search(name, policy, problems, b, rm, out / 'reward', temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, chunk=cfg.chunk)
         rows[f'{name}@{b} (RM)'] = row(r['accuracy'], r['tokens'], r['problems'], note)
     return rows
 
@@ -127,6 +131,7 @@ def phase_learn(cfg, out):
     from reasoner_kit.learn.iterate import IterateConfig, iterate
     icfg = IterateConfig(levels=(cfg.level,), train_per_round=cfg.learn_problems, samples=cfg.learn_samples,
                          temperature=cfg.learn_temperature, test_limit=cfg.limit, eval_samples=0, max_tokens=cfg.max_tokens, seed=cfg.seed)
+    icfg.sft = replace(icfg.sft, bf16=_bf16(cfg))
     rows = iterate(cfg.policy, cfg.task, rounds=1, method='sft', cfg=icfg, out=out / 'learn', verbose=False)
     a = rows[-1]
     return {'greedy after 1 round of STaR SFT': dict(row(a['greedy_pass@1'], a['greedy_tokens'], a['problems'],

@@ -8,7 +8,7 @@ import json, math, os, random, tempfile, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, TrainResult, check_settings, resumable_map, set_seed, stable_hash
+from ..core import KitError, JsonlLog, TrainResult, bf16_fast, check_settings, resumable_map, set_seed, stable_hash
 from ..data import prompt_text, to_messages
 from ..grading import grade
 from ..policy.base import SamplingParams, policy_identity
@@ -81,6 +81,7 @@ class RMConfig:
     center:float=0.01       # reward-centring coefficient (keeps rewards near 0, so sigmoid(reward) is informative)
     logging_steps:int=5     # loss logged every this many updates
     seed:int=0              # head init and shuffling
+    bf16:bool=False         # bf16 compute with fp32 master weights (autocast): ~2x faster where `bf16_fast()`
 
 def rm_ids(tok, # the reward model's tokenizer
            prompt, # a prompt (text or messages); its user message is what is rendered
@@ -122,7 +123,7 @@ def train_rm(pairs:list, # dicts with prompt, chosen, rejected
     # 2. pre-tokenized pairs, so training sees exactly what RMScorer will score
     ds = datasets.Dataset.from_list([dict(chosen_ids=rm_ids(tok, p['prompt'], p['chosen']),
                                           rejected_ids=rm_ids(tok, p['prompt'], p['rejected'])) for p in pairs])
-    args = RewardConfig(output_dir=tempfile.mkdtemp(prefix='rm-'), use_cpu=not torch.cuda.is_available(), bf16=False,
+    args = RewardConfig(output_dir=tempfile.mkdtemp(prefix='rm-'), use_cpu=not torch.cuda.is_available(), bf16=cfg.bf16,
                         per_device_train_batch_size=cfg.batch_size, num_train_epochs=cfg.epochs, learning_rate=cfg.lr,
                         max_length=cfg.max_length, center_rewards_coefficient=cfg.center, logging_steps=cfg.logging_steps,
                         gradient_checkpointing=False, save_strategy='no', report_to='none', seed=cfg.seed,
@@ -168,14 +169,15 @@ class RMScorer(Scorer):
         return [1 / (1 + math.exp(-r)) for r in self.rewards(prompts, solutions)]
     @classmethod
     def load(cls, path:str|Path, # a directory written by `train_rm`
-             batch_size:int=16):
+             batch_size:int=16,
+             dtype=None): # torch dtype of the forward passes; None: bfloat16 where `bf16_fast()` (rankings agree, ~2x faster on CPU), else float32
         "Load a trained reward model."
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         path = Path(path or '')
         if not (path / 'config.json').exists(): raise KitError(f"no reward model in '{path}'", "train one with train_rm(..., out=DIR) (see benchmarks/reward_report.py)")
         tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype or (torch.bfloat16 if bf16_fast() else torch.float32))
         if torch.cuda.is_available(): model = model.to('cuda')
         return cls(model, tok, batch_size)
     @classmethod

@@ -31,3 +31,29 @@ def test_html_export(page, tmp_path, out_dir):
     page.screenshot(path=str(out_dir/'treeview_export_round0.png'))
     assert not requests, f'the export fetched {requests}'
     assert not page_problems(page), page_problems(page)
+
+def test_html_export_stays_responsive_at_1000_nodes(page, tmp_path, out_dir):
+    "A 1,000-node tree: every node drawn, the whole tree fits the box (root on screen), a click and a round change answer within seconds."
+    import time
+    from reasoner_kit.search.treeview import demo_tree
+    tree, its = demo_tree(rounds=560, width=4, seed=0)
+    n = len(tree['parent'])
+    assert n >= 1000, n
+    path = _to_html()(tree, tmp_path/'big.html', its, title='1,000-node search tree')
+    t0 = time.time(); page.goto(path.as_uri())
+    view = find_tree_view(page) or page
+    page.wait_for_function('k => document.querySelectorAll(".rk-node").length >= k', arg=n, timeout=30000)
+    drawn_s = time.time() - t0
+    svg = view.query_selector('svg').bounding_box()
+    root = view.query_selector('.rk-node[data-id="0"]').bounding_box()
+    assert svg['x'] <= root['x'] and root['x'] + root['width'] <= svg['x'] + svg['width'] + 1, (svg, root)   # fitted, not 6,000 px wide
+    det, node = view.query_selector('.rk-details'), view.query_selector(f'.rk-node[data-id="{n - 1}"]')   # the newest node, deepest in the drawing
+    before = det.inner_text()
+    t0 = time.time(); node.click()
+    page.wait_for_function('([d, b]) => d.innerText !== b && /visits/i.test(d.innerText)', arg=[det, before], timeout=30000)
+    click_s = time.time() - t0
+    t0 = time.time(); move_round(page, view); round_s = time.time() - t0
+    page.screenshot(path=str(out_dir/'treeview_export_1000.png'))
+    print(f"1,000-node tree ({n} nodes): drawn {drawn_s:.2f} s, click -> details {click_s:.2f} s, round change {round_s:.2f} s")
+    assert drawn_s < 15 and click_s < 5 and round_s < 10, (drawn_s, click_s, round_s)   # responsive even on a loaded 2-core machine
+    assert not page_problems(page), page_problems(page)

@@ -2,6 +2,7 @@
 import math
 
 import pytest
+import torch
 
 from reasoner_kit.data import load_task, prompt_text, to_messages
 from reasoner_kit.reward.judge import Criterion, JudgeScorer, grade_with_rubric, parse_rubric, parse_score
@@ -10,7 +11,7 @@ from reasoner_kit.policy.backends import tiny_model_dir
 from reasoner_kit.reward.prm import MCConfig, PRMConfig, PRMScorer, mc_step_labels, train_prm
 from reasoner_kit.reward.report import auroc, selection_metrics
 from reasoner_kit.reward.rm import RMConfig, RMScorer, train_rm
-from reasoner_kit.core import KitError, TrainResult
+from reasoner_kit.core import KitError, TrainResult, bf16_fast
 from reasoner_kit.reward.scorers import load_scorer, split_steps
 
 
@@ -95,13 +96,29 @@ def test_rm_trains_and_ranks(tmp_path):
     rm, loss = res.scorer, [v for _, v in res.series('loss')]
     assert len(loss) >= 6 and loss[-1] < 0.6 * loss[0]
     assert isinstance(res, TrainResult) and res.model_dir == tmp_path / 'rm' and res.global_step >= len(loss)
-    loaded = load_scorer(f"rm:{tmp_path / 'rm'}")
-    assert isinstance(loaded, RMScorer)
+    loaded = load_scorer(f"rm:{tmp_path / 'rm'}")                 # bfloat16 where bf16 is fast, else float32
+    assert isinstance(loaded, RMScorer) and loaded.model.dtype == (torch.bfloat16 if bf16_fast() else torch.float32)
     held = mk(probs[16:])
     P = [h['prompt'] for h in held]
     good, bad = loaded.score(P, [h['chosen'] for h in held]), loaded.score(P, [h['rejected'] for h in held])
     assert all(0 < x < 1 for x in good + bad) and all(g > b for g, b in zip(good, bad))
-    assert max(abs(x - y) for x, y in zip(rm.score(P, [h['chosen'] for h in held]), good)) < 1e-4
+    exact = RMScorer.load(tmp_path / 'rm', dtype=torch.float32)     # float32 reproduces the trained model's scores
+    assert max(abs(x - y) for x, y in zip(rm.score(P, [h['chosen'] for h in held]), exact.score(P, [h['chosen'] for h in held]))) < 1e-4
+    assert max(abs(x - y) for x, y in zip(exact.score(P, [h['chosen'] for h in held]), good)) < 0.02   # bf16 rounding only
+
+def test_rm_trains_in_bf16_with_fp32_master_weights(tmp_path, monkeypatch):
+    import transformers
+    seen, load = set(), transformers.AutoModelForSequenceClassification.from_pretrained
+    def spy(*a, **k):                                                 # records the dtype the reward head computes in
+        m = load(*a, **k); m.score.register_forward_hook(lambda mod, i, o: seen.add(o.dtype)); return m
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, 'from_pretrained', spy)
+    probs = load_task('arith', 'train', limit=16, level=1)
+    pairs = [dict(prompt=prompt_text(to_messages(p)), chosen=p.solution, rejected=hedge(p.solution)) for p in probs]
+    res = train_rm(pairs, tiny_model_dir(), RMConfig(epochs=3, lr=1e-3, batch_size=4, train_layers=1, logging_steps=1, bf16=True), out=tmp_path / 'rm')
+    loss = [v for _, v in res.series('loss')]
+    assert loss[-1] < 0.6 * loss[0]                                   # learns as in float32
+    assert {p.dtype for p in res.scorer.model.parameters()} == {torch.float32}   # autocast: the weights AdamW updates stay float32
+    assert torch.bfloat16 in seen                                     # while the forward passes ran in bfloat16
 
 
 # ---------------------------------------------------------------- judge
