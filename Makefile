@@ -55,6 +55,19 @@ npr.exec_show_docs.__call__ = run_needed
 cfg = get_config(); out = cfg.doc_path
 refresh_quarto_yml(); nbdev_sidebar.__wrapped__(path=cfg.nbs_path)
 cache = proc_nbs(cfg.nbs_path, n_workers=0)  # in this process, so the patch above holds
+import json, sys; sys.path.insert(0, 'benchmarks'); from tutorials import EXEC, source_hash
+for ran in sorted(EXEC.glob('*.ipynb')):  # the tutorials' outputs from their real run (benchmarks/tutorials.py)
+    src, dst = cfg.nbs_path/'tutorials'/ran.name, cache/'tutorials'/ran.name
+    r = json.loads(ran.read_text())
+    if not dst.exists() or r['metadata'].get('reasoner_kit', {}).get('source_hash') != source_hash(src):
+        print(f'docs: {ran.name}: the executed copy is older than the notebook; shown without outputs (run make tutorials)'); continue
+    outs, d = {c.get('id'): c.get('outputs', []) for c in r['cells'] if c['cell_type'] == 'code'}, json.loads(dst.read_text())
+    for c in d['cells']:
+        if c['cell_type'] != 'code' or c.get('id') not in outs: continue
+        c['outputs'] = [o if 'application/vnd.jupyter.widget-view+json' not in o.get('data', {}) else  # a live widget: no state to draw
+                        dict(output_type='stream', name='stdout', text='[an interactive control panel: open this notebook in JupyterLab to use it]\n')
+                        for o in outs[c['id']]]
+    dst.write_text(json.dumps(d, indent=1)); print(f'docs: {ran.name} with the outputs of its run on the embedded model')
 shutil.rmtree(out, ignore_errors=True)
 if shutil.which('quarto'):
     subprocess.run(['quarto', 'render', '--no-cache'], cwd=cache, check=True)
@@ -91,7 +104,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export MPLBACKEND := Agg
 
-.PHONY: all install ext export readme check-sync test test-nbs test-py test-slow run lab studio docs clean bench
+.PHONY: all install ext export readme check-sync test test-nbs test-py test-slow run lab studio tutorials docs clean bench
 
 all: test
 
@@ -167,8 +180,14 @@ studio: install
 		--Voila.ip=127.0.0.1 --port=$(STUDIO_PORT) --token='' \
 		--VoilaConfiguration.extension_denylist=jupyterlab-jupytext
 
-# The docs site in _docs/ (offline): nbdev's notebook processing, then quarto when one is on PATH, else nbconvert.
+# The phase tutorials run top to bottom on the embedded model, timed (benchmarks/results/tutorials.json); the docs show their outputs.
+tutorials: install
+	$(PY) benchmarks/tutorials.py
+
+# The docs site in _docs/ (offline): the tutorials run first where their executed copies are missing or stale (minutes
+# each, once), then nbdev's notebook processing, then quarto when one is on PATH, else nbconvert.
 docs: export
+	$(PY) benchmarks/tutorials.py --missing
 	$(PY) -c "$$DOCS_PY"
 
 clean:

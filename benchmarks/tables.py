@@ -89,7 +89,13 @@ def t_ray_scale() -> str:
              f"{d['problems_per_s']:.2f} | {rss} | {d['records']:,} | {d['lost']} | {d['duplicated']} |"]
     return '\n'.join(lines) + '\n\n' + source(d, 'ray_scale.json')
 
-TABLES = {'main': t_main, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale}
+def t_tutorials() -> str:
+    "Each phase tutorial's wall time, run top to bottom as a learner does (benchmarks/tutorials.py)."
+    d = load('tutorials.json')
+    lines = ['| tutorial | wall time (min) |', '|---|---|'] + [f"| `{k}` | {v / 60:.1f} |" for k, v in d['tutorials'].items()]
+    return '\n'.join(lines) + f"\n\n{d['note']}.\n\n" + source(d, 'tutorials.json')
+
+TABLES = {'main': t_main, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
