@@ -87,7 +87,7 @@ def t_ray_scale() -> str:
     lines = ['| problems | actors (cluster CPUs) | strategy | problems / s | driver peak RSS | records | lost | duplicated |', '|---|---|---|---|---|---|---|---|',
              f"| {d['problems']:,} | {d['actors']} ({d['cluster_cpus']}) | {d['strategy']}@{d['budget']}, ≤ {d['max_tokens']} tokens, {d['model']} | "
              f"{d['problems_per_s']:.2f} | {rss} | {d['records']:,} | {d['lost']} | {d['duplicated']} |"]
-    return '\n'.join(lines) + '\n\n' + source(d, 'ray_scale.json')
+    return '\n'.join(lines) + (f"\n\nNote: {d['note']}" if d.get('note') else '') + '\n\n' + source(d, 'ray_scale.json')
 
 def t_tutorials() -> str:
     "Each phase tutorial's wall time, run top to bottom as a learner does (benchmarks/tutorials.py)."

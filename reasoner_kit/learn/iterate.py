@@ -90,9 +90,16 @@ def _round_data(policy, probs, method, cfg, rd):
         rows += ref; stats['train_reference_rows'] = len(ref)   # logged: which rows are the dataset's, not the policy's
     return rows, stats
 
-def _evaluate(model_dir, test, cfg, out, name, engine=None):
+def _keep_engine(pol) -> bool:
+    "Whether a round's sampling policy stays up through training to take the new weights in place: a vLLM engine on a CPU (a GPU's memory goes to training)."
+    import torch
+    return callable(getattr(pol, 'swap_weights', None)) and not torch.cuda.is_available()
+
+def _evaluate(model_dir, test, cfg, out, name, engine=None,
+              reuse=None): # a vLLM policy of the previous round to take the new weights in place (no engine restart), if it can
     "Load a policy from `model_dir` on `engine` (None: the default, vLLM where installed) and evaluate it on the test problems."
-    pol = local_policy(model_dir, name, engine)
+    pol = reuse if reuse is not None and reuse.swap_weights(model_dir, name) else local_policy(model_dir, name, engine)
+    if reuse is not None and pol is not reuse: close_policy(reuse)
     ecfg = EvalConfig(samples=cfg.eval_samples, temperature=cfg.eval_temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
     s = evaluate(pol, test, ecfg, out=out, desc=f'{name}: eval')
     s = {k: v for k, v in s.items() if k != 'records'}
@@ -168,11 +175,13 @@ def iterate(policy_dir:str|Path, # the starting policy: 'embedded', 'tiny', 'hf:
         pol = pol or local_policy(current, f'round{r - 1}', eng)
         rows, stats, restart = _train_set(pol, probs, test, method, cfg, out, r)
         t_gen = time.time() - t
-        close_policy(pol); pol = None; gc.collect()                   # the sampling policy's memory (a vLLM engine's too), before training
+        keep = pol if _keep_engine(pol) else None                     # on a CPU a vLLM engine stays up and takes the new weights in place
+        if keep is None: close_policy(pol); gc.collect()              # else free the sampling policy's memory (a GPU's) before training
+        pol = None
         if rows: current, steps = _train(base if restart else current, rows, method, cfg, rd, eng)
         else: print(f"round {r}: no training data (no correct solution or no pair); the policy carries over"); steps = 0
         t_train = time.time() - t - t_gen
-        pol, s = _evaluate(current, test, cfg, rd / 'eval', f'round{r}', eng)   # 4. the new policy on the held-out test problems
+        pol, s = _evaluate(current, test, cfg, rd / 'eval', f'round{r}', eng, keep)   # 4. the new policy on the held-out test problems
         done[r] = dict(round=r, method=method, model_dir=str(current), train_rows=len(rows), train_steps=steps,
                        traces=None if method == 'grpo' else str(rd / 'traces.jsonl'), **stats, **s,
                        gen_s=round(t_gen, 1), train_s=round(t_train, 1), round_s=round(time.time() - t, 1), wall_s=round(time.time() - t_start, 1))

@@ -222,14 +222,12 @@ def _vllm_env():
     for k, v in {**VLLM_ENV, 'VLLM_CPU_KVCACHE_SPACE': '1'}.items(): os.environ.setdefault(k, v)
 
 def _cpu_weight_sync(trainer):
-    "On vLLM's CPU build, push new weights by vLLM's in-place reload: TRL's per-layer `load_weights` fails on its repacked weights."
+    "On vLLM's CPU build, push new weights with `policy.vllm_engine.reload_weights`: TRL's per-layer `load_weights` fails on the repacked weights."
     import types, torch
+    from reasoner_kit.policy.vllm_engine import reload_weights
     gen = getattr(trainer, 'vllm_generation', None)
     if gen is None or gen.mode != 'colocate' or torch.cuda.is_available(): return
-    runner = gen.llm.llm_engine.model_executor.driver_worker.model_runner
-    def sync(self):
-        runner.reload_weights(weights_iterator=((n, p.detach()) for n, p in self._iter_named_params()), is_checkpoint_format=True)
-        self.llm.reset_prefix_cache()
+    def sync(self): reload_weights(self.llm, [(n, p.detach()) for n, p in self._iter_named_params()])
     gen.sync_weights = types.MethodType(sync, gen)
 
 def train_grpo(model_dir:str|Path, # a transformers model directory

@@ -15,8 +15,8 @@ from .backends import HFPolicy, LocalTokenizer, _spec_arg, embedded_model_dir, t
 
 # %% auto #0
 __all__ = ['ENGINES', 'ENGINE_ENV', 'VLLM_ENV', 'vllm_installed', 'pick_engine', 'engine_settings', 'vllm_engine',
-           'release_engine', 'close_engines', 'request_seeds', 'VLLMPolicy', 'local_policy', 'default_engine',
-           'close_policy', 'embedded_policy', 'tiny_policy', 'vllm_policy']
+           'release_engine', 'close_engines', 'request_seeds', 'VLLMPolicy', 'checkpoint_weights', 'reload_weights',
+           'local_policy', 'default_engine', 'close_policy', 'embedded_policy', 'tiny_policy', 'vllm_policy']
 
 # %% ../../nbs/13_policy_vllm.ipynb #f76ac6c0
 ENGINES = ('hf', 'vllm', 'auto')
@@ -178,6 +178,51 @@ def token_logprobs(self:VLLMPolicy,
     c_ids = [self.tok(c, add_special_tokens=False).input_ids for c in completions]
     res = self._run([TokensPrompt(prompt_token_ids=p + c) for p, c in zip(p_ids, c_ids)], VSP(max_tokens=1, temperature=0.0, prompt_logprobs=0))
     return [[d[t].logprob for d, t in zip(r.prompt_logprobs[len(p):], c)] for r, p, c in zip(res, p_ids, c_ids)]
+
+# %% ../../nbs/13_policy_vllm.ipynb #cbee6040
+def checkpoint_weights(model_dir) -> list: # a local model directory with .safetensors files
+    "(name, tensor) pairs of a saved model, in checkpoint format."
+    from safetensors.torch import load_file
+    files = sorted(Path(model_dir).glob('*.safetensors'))
+    if not files: raise KitError(f"no .safetensors weights in '{model_dir}'", "save the model with save_pretrained (safe_serialization)")
+    return [kv for f in files for kv in load_file(str(f)).items()]
+
+def reload_weights(llm, # a running in-process `vllm.LLM`
+                   weights): # (name, tensor) pairs in checkpoint format (`checkpoint_weights`, or a trainer's named parameters)
+    "Load new weights into a running engine in place, and drop its prefix cache (it holds the old weights' keys and values)."
+    import torch
+    model = llm.llm_engine.model_executor.driver_worker.model_runner.get_model()
+    # vLLM's CPU build packs each linear layer's weight for oneDNN at load time and empties the parameter, so its own in-place
+    # reload leaves the packed copies stale (measured: answers neither the old nor the new model's). Packed layers get a
+    # full-size parameter again, `load_weights` fills it, and they are packed anew. On CUDA nothing is packed.
+    packed = [(m, m.weight.numel() == 0) for m in model.modules() if hasattr(m, 'cpu_linear') and isinstance(getattr(m, 'weight', None), torch.Tensor)]
+    for m, emptied in packed:
+        if not emptied: continue
+        w = torch.nn.Parameter(torch.empty(m.output_size_per_partition, m.input_size_per_partition, dtype=m.weight.dtype), requires_grad=False)
+        for k, v in vars(m.weight).items(): setattr(w, k, v)
+        w.input_dim, w.output_dim, w.weight_loader = 1, 0, m.weight_loader
+        m.weight = w
+    model.load_weights(weights)
+    if packed:
+        from vllm.model_executor.layers.utils import dispatch_cpu_unquantized_gemm
+        for m, emptied in packed: dispatch_cpu_unquantized_gemm(m, remove_weight=emptied)
+    llm.reset_prefix_cache()
+
+@patch
+def swap_weights(self:VLLMPolicy, model_dir, # a local model directory of the same architecture, e.g. a round's trained model
+                 name:str|None=None) -> bool: # the policy's new short name (default: the folder's name)
+    "Load `model_dir`'s weights into this policy's running engine in place, without a restart; False (nothing changed) where other policies share the engine."
+    new = str(Path(model_dir).resolve())
+    with _GUARD:
+        key = next((k for k, (e, _, _) in _ENGINES.items() if e is self.llm), None)
+        if key is None or _ENGINES[key][2] != 1: return False        # someone else samples from these weights: leave them
+        moved = json.dumps(dict(json.loads(key), model=new), sort_keys=True, default=str)
+        if moved in _ENGINES: return False                            # an engine on those weights runs already: use that one
+        with _ENGINES[key][1]: reload_weights(self.llm, checkpoint_weights(model_dir))
+        _ENGINES[moved] = _ENGINES.pop(key)                           # `vllm_engine(model_dir)` now finds this engine
+    self.model_dir, self.name, self._hf = Path(model_dir), name or Path(model_dir).name, None
+    return True
+
 
 # %% ../../nbs/13_policy_vllm.ipynb #31a35086
 def local_policy(model_dir, # a local transformers model directory
