@@ -69,6 +69,17 @@ _JS = r"""function rkView(root, D) {
   q('.rk-next').addEventListener('click', () => { frame = Math.min(frame + 1, D.frames.length - 1); draw(); });
   q('.rk-fold').addEventListener('click', () => { if (sel !== null) toggle(sel); });
   q('.rk-fit').addEventListener('click', fit);
+  // zoom with the wheel about the pointer, pan by dragging (a drag is not a click)
+  const vb = () => svg.getAttribute('viewBox').split(/[ ,]+/).map(Number);
+  const at = (e, inv) => { const p = svg.createSVGPoint(); p.x = e.clientX; p.y = e.clientY; return p.matrixTransform(inv || svg.getScreenCTM().inverse()); };
+  svg.addEventListener('wheel', e => { e.preventDefault(); const p = at(e), [x, y, w, h] = vb(), f = e.deltaY < 0 ? 0.8 : 1.25;
+    svg.setAttribute('viewBox', [p.x - (p.x - x) * f, p.y - (p.y - y) * f, w * f, h * f].join(' ')); }, {passive: false});
+  let drag = null;
+  svg.addEventListener('mousedown', e => { const inv = svg.getScreenCTM().inverse(); drag = {inv, p: at(e, inv), v: vb(), x: e.clientX, y: e.clientY}; });
+  window.addEventListener('mousemove', e => { if (!drag) return; const p = at(e, drag.inv), [x, y, w, h] = drag.v;
+    if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 3) svg._m = 1;
+    svg.setAttribute('viewBox', [x - (p.x - drag.p.x), y - (p.y - drag.p.y), w, h].join(' ')); });
+  window.addEventListener('mouseup', () => { drag = null; });
   draw();
 }
 DATA.forEach((D, k) => rkView(document.getElementById('rk-view-' + k), D));"""

@@ -52,8 +52,21 @@ def test_html_export_stays_responsive_at_1000_nodes(page, tmp_path, out_dir):
     t0 = time.time(); node.click()
     page.wait_for_function('([d, b]) => d.innerText !== b && /visits/i.test(d.innerText)', arg=[det, before], timeout=30000)
     click_s = time.time() - t0
+    page.screenshot(path=str(out_dir/'treeview_export_1000.png'))   # the whole tree, fitted, with the clicked node's details
+    box = lambda: [float(v) for v in view.query_selector('svg').get_attribute('viewBox').replace(',', ' ').split()]
+    whole = box()
+    page.mouse.move(root['x'] + root['width'] / 2, root['y'] + root['height'] / 2)
+    for _ in range(6): page.mouse.wheel(0, -120)                     # zoom in on the root
+    page.wait_for_timeout(200)
+    zoomed = box()
+    assert zoomed[2] < 0.4 * whole[2] and zoomed[0] <= 0 + whole[0] + whole[2], (whole, zoomed)
+    page.screenshot(path=str(out_dir/'treeview_export_1000_zoom.png'))
+    page.mouse.down(); page.mouse.move(root['x'] + 200, root['y'] + 50, steps=5); page.mouse.up()   # drag: pan
+    panned = box()
+    assert panned[2] == zoomed[2] and panned[0] < zoomed[0], (zoomed, panned)
+    view.query_selector('.rk-fit').click()
+    assert all(abs(a - b) <= 2 for a, b in zip(box(), whole)), (box(), whole)   # fit frames the whole tree again
     t0 = time.time(); move_round(page, view); round_s = time.time() - t0
-    page.screenshot(path=str(out_dir/'treeview_export_1000.png'))
     print(f"1,000-node tree ({n} nodes): drawn {drawn_s:.2f} s, click -> details {click_s:.2f} s, round change {round_s:.2f} s")
     assert drawn_s < 15 and click_s < 5 and round_s < 10, (drawn_s, click_s, round_s)   # responsive even on a loaded 2-core machine
     assert not page_problems(page), page_problems(page)
