@@ -56,6 +56,7 @@ cfg = get_config(); out = cfg.doc_path
 refresh_quarto_yml(); nbdev_sidebar.__wrapped__(path=cfg.nbs_path)
 cache = proc_nbs(cfg.nbs_path, n_workers=0)  # in this process, so the patch above holds
 import json, sys; sys.path.insert(0, 'benchmarks'); from tutorials import EXEC, source_hash
+if not any(EXEC.glob('*.ipynb')): print('docs: the tutorials are shown without outputs; `make tutorials` runs them on the embedded model first')
 for ran in sorted(EXEC.glob('*.ipynb')):  # the tutorials' outputs from their real run (benchmarks/tutorials.py)
     src, dst = cfg.nbs_path/'tutorials'/ran.name, cache/'tutorials'/ran.name
     r = json.loads(ran.read_text())
@@ -184,10 +185,9 @@ studio: install
 tutorials: install
 	$(PY) benchmarks/tutorials.py
 
-# The docs site in _docs/ (offline): the tutorials run first where their executed copies are missing or stale (minutes
-# each, once), then nbdev's notebook processing, then quarto when one is on PATH, else nbconvert.
+# The docs site in _docs/ (offline, a minute or two): nbdev's notebook processing, then quarto when one is on PATH, else
+# nbconvert. The tutorials' pages carry the outputs of `make tutorials` (about an hour on 2 cores) where it has run.
 docs: export
-	$(PY) benchmarks/tutorials.py --missing
 	$(PY) -c "$$DOCS_PY"
 
 clean:

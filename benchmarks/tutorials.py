@@ -11,7 +11,7 @@ Writes benchmarks/results/tutorials.json (command, commit, date, machine, second
 README's tutorial table is rendered from it by benchmarks/tables.py.
 
 Run:  .venv/bin/python benchmarks/tutorials.py              (all of them: `make tutorials`)
-      .venv/bin/python benchmarks/tutorials.py --missing    (only those without an executed copy of their current source: `make docs`)
+      .venv/bin/python benchmarks/tutorials.py --missing    (only those without an executed copy of their current source)
       .venv/bin/python benchmarks/tutorials.py 2_ 3_        (the tutorials whose names start so)
 The results file is written by a run that ran all of them (`--missing` from a fresh clone does).
 """
