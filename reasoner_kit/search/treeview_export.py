@@ -76,10 +76,10 @@ _JS = r"""function rkView(root, D) {
     svg.setAttribute('viewBox', [p.x - (p.x - x) * f, p.y - (p.y - y) * f, w * f, h * f].join(' ')); }, {passive: false});
   let drag = null;
   svg.addEventListener('mousedown', e => { const inv = svg.getScreenCTM().inverse(); drag = {inv, p: at(e, inv), v: vb(), x: e.clientX, y: e.clientY}; });
-  window.addEventListener('mousemove', e => { if (!drag) return; const p = at(e, drag.inv), [x, y, w, h] = drag.v;
+  svg.addEventListener('mousemove', e => { if (!drag) return; const p = at(e, drag.inv), [x, y, w, h] = drag.v;
     if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 3) svg._m = 1;
     svg.setAttribute('viewBox', [x - (p.x - drag.p.x), y - (p.y - drag.p.y), w, h].join(' ')); });
-  window.addEventListener('mouseup', () => { drag = null; });
+  ['mouseup', 'mouseleave'].forEach(t => svg.addEventListener(t, () => { drag = null; }));
   draw();
 }
 DATA.forEach((D, k) => rkView(document.getElementById('rk-view-' + k), D));"""
