@@ -84,9 +84,18 @@ def _children_before():
     BEFORE.clear(); BEFORE.update(children_of(os.getpid())); yield
 
 
-def stray_children():
-    "Children of this test process, other than the `sleep` bystanders and those it had before the test: none once a run has returned."
-    return [p for p in children_of(os.getpid()) if p not in BEFORE and not Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep")]
+def stray_children(settle_s:float=2.0):
+    "Children of this test process, other than the `sleep` bystanders and those it had before the test: none once a run has returned (a child still exiting gets `settle_s` to go; a daemon does not)."
+    def now():
+        out = []
+        for p in children_of(os.getpid()):
+            try:
+                if p not in BEFORE and not Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep"): out.append(p)
+            except OSError: pass                                       # gone meanwhile
+        return out
+    t0 = time.time()
+    while (left := now()) and time.time() - t0 < settle_s: time.sleep(0.05)
+    return left
 
 
 def result(d):
