@@ -55,13 +55,13 @@ npr.exec_show_docs.__call__ = run_needed
 cfg = get_config(); out = cfg.doc_path
 refresh_quarto_yml(); nbdev_sidebar.__wrapped__(path=cfg.nbs_path)
 cache = proc_nbs(cfg.nbs_path, n_workers=0)  # in this process, so the patch above holds
-import json, sys; sys.path.insert(0, 'benchmarks'); from tutorials import EXEC, source_hash
+import json, sys; sys.path.insert(0, 'benchmarks'); from tutorials import EXEC, current
 if not any(EXEC.glob('*.ipynb')): print('docs: the tutorials are shown without outputs; `make tutorials` runs them on the embedded model first')
 for ran in sorted(EXEC.glob('*.ipynb')):  # the tutorials' outputs from their real run (benchmarks/tutorials.py)
-    src, dst = cfg.nbs_path/'tutorials'/ran.name, cache/'tutorials'/ran.name
-    r = json.loads(ran.read_text())
-    if not dst.exists() or r['metadata'].get('reasoner_kit', {}).get('source_hash') != source_hash(src):
+    dst = cache/'tutorials'/ran.name
+    if not dst.exists() or not current(cfg.nbs_path/'tutorials'/ran.name):
         print(f'docs: {ran.name}: the executed copy is older than the notebook; shown without outputs (run make tutorials)'); continue
+    r = json.loads(ran.read_text())
     outs, d = {c.get('id'): c.get('outputs', []) for c in r['cells'] if c['cell_type'] == 'code'}, json.loads(dst.read_text())
     for c in d['cells']:
         if c['cell_type'] != 'code' or c.get('id') not in outs: continue
