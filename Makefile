@@ -151,18 +151,23 @@ check-sync: export
 	if [ -n "$$changed" ]; then echo "reasoner_kit/ is out of sync with nbs/ (run nbdev_export and commit):"; echo "$$changed"; exit 1; fi; \
 	echo "check-sync: reasoner_kit/ matches nbs/"
 
+# Each test run keeps its scratch files (checkpoints, sandboxes, pytest's tmp_path, compiler caches) in one private
+# folder that is removed when it ends, pass, fail or Ctrl-C: a CI run once failed with "No space left on device" after
+# earlier runs had left gigabytes of model copies in /tmp. $$d is that folder.
+SCRATCH = d=$$(mktemp -d "$${TMPDIR:-/tmp}/rk-test.XXXXXX") && trap 'rm -rf "$$d"' EXIT INT TERM && export TMPDIR="$$d" &&
+
 test-nbs: install
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
+	@$(SCRATCH) OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 test-py: install
-	$(BIN)/pytest -q tests/
+	@$(SCRATCH) $(BIN)/pytest -q --basetemp="$$d/pytest" tests/
 
 test: check-sync test-nbs test-py
 
 # The embedded-model cells and tests that are skipped by default.
 test-slow: install
-	$(BIN)/nbdev_test --n_workers 1 --flags slow --timing
-	$(BIN)/pytest -q -m slow tests/
+	@$(SCRATCH) $(BIN)/nbdev_test --n_workers 1 --flags slow --timing
+	@$(SCRATCH) $(BIN)/pytest -q -m slow --basetemp="$$d/pytest" tests/
 
 run: install
 	$(BIN)/reasoner-kit main --out runs/main

@@ -359,6 +359,12 @@ def _verdict(res:ExecResult, msg:dict, timeout_s:float) -> ExecResult:
     return res
 
 # %% ../nbs/03_sandbox.ipynb #dcc847be
+def _work_parent(uid:int|None) -> str:
+    "Where the program's work folder goes: the temp folder, unless the unprivileged `uid` could not reach into it (then /tmp)."
+    d = Path(tempfile.gettempdir()).resolve()
+    reachable = all(p.stat().st_mode & 0o001 for p in (d, *d.parents))   # others may pass through every folder on the way
+    return str(d) if uid is None or reachable else '/tmp'
+
 def run_program(source:str, # a Python script, run as `__main__`
                 timeout_s:float=10.0, # wall-clock limit in seconds (the CPU limit is its ceiling)
                 memory_mb:int=1024, # address-space limit of each process
@@ -374,7 +380,7 @@ def run_program(source:str, # a Python script, run as `__main__`
     "Run `source` in a fresh sandbox, then `tests` against it from outside, and report how it ended."
     weak = os.environ.get(WEAK_ENV, '').lower() in ('1', 'true', 'yes') if weak is None else weak
     uid, t0 = (_sandbox_uid() if os.geteuid() == 0 else None), time.monotonic()
-    with tempfile.TemporaryDirectory(prefix='rk-sbx-', ignore_cleanup_errors=True) as wd, \
+    with tempfile.TemporaryDirectory(prefix='rk-sbx-', dir=_work_parent(uid), ignore_cleanup_errors=True) as wd, \
          tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         if uid is not None: os.chown(wd, uid, uid)
         cfg = _config(wd, uid, source, timeout_s, memory_mb, max_procs, tests=tests, setup=setup, strict=strict, namespaces=namespaces, weak=weak)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/22_rm.ipynb #22b63222
 from __future__ import annotations
-import json, math, os, random, tempfile, time
+import json, math, os, random, shutil, tempfile, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -135,6 +135,7 @@ def train_rm(pairs:list, # dicts with prompt, chosen, rejected
         from transformers import PrinterCallback, ProgressCallback
         trainer.remove_callback(PrinterCallback); trainer.remove_callback(ProgressCallback)
     trainer.train()
+    shutil.rmtree(args.output_dir, ignore_errors=True)   # the trainer's scratch folder (save_strategy='no': logs only)
     logs = trainer.state.log_history
     hist = dict(loss=[l['loss'] for l in logs if 'loss' in l], accuracy=[l['accuracy'] for l in logs if 'accuracy' in l],
                 pairs=len(pairs), wall_s=round(time.time() - t0, 1), config=asdict(cfg), base=base)

@@ -1,6 +1,6 @@
 """Tests for reasoner_kit.sandbox: HumanEval correctness, scoring, reward hacks (forged verdicts), and containment of
 hostile programs, with the sandbox run both by root and by an unprivileged user."""
-import json, os, shutil, signal, socket, subprocess, sys, time, uuid
+import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, uuid
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -152,6 +152,15 @@ def test_humaneval_pass_bodies_all_fail(problems):
 def test_humaneval_fallback_mode(problems):
     res = humaneval_batch(problems[:8], [p["canonical_solution"] for p in problems[:8]], namespaces=False, weak=True)
     assert [r.status for r in res] == ["passed"] * 8, [r.stderr for r in res if not r.passed]
+
+
+def test_private_temp_folder(problems, tmp_path, monkeypatch):
+    "A private (0700) TMPDIR, as `make test` and some desktops set: the unprivileged program must still reach its files."
+    private = tmp_path / "private"; private.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    for ns in (True, False):
+        res = humaneval_batch(problems[:2], [p["canonical_solution"] for p in problems[:2]], namespaces=ns, weak=True)
+        assert [r.status for r in res] == ["passed"] * 2, (ns, [r.stderr for r in res])
 
 
 def test_humaneval_one_script_form(problems):
