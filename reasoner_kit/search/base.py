@@ -56,12 +56,15 @@ class Strategy:
         if bad: raise KitError(f"unknown option(s) for {self.name}: {', '.join(bad)}", f"use: {', '.join(own)}")
         base = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name in own} if cfg is not None else {}
         self.cfg = self.Config(**{**base, **kw})
-    def run(self, prompts:list, policy:Policy, scorer:Scorer|None=None) -> list:
+    on_round = None           # `f(forest)` after each round of a tree search, set by `run`
+    def run(self, prompts:list, policy:Policy, scorer:Scorer|None=None,
+            on_round=None) -> list: # `f(forest)` after each round of a tree search (a server streams its settled steps); flat strategies never call it
         "Search for each prompt; one `SearchResult` per prompt."
         if self.needs_scorer and scorer is None: raise KitError(f"strategy '{self.name}' needs a scorer", "pass scorer=... (e.g. ArithmeticScorer() or a trained PRM)")
         if getattr(scorer, 'oracle', False) and not self.name.startswith('oracle'):
             raise KitError(f"the oracle scorer knows the gold answers; '{self.name}' would be reported as search",
                            "use it only for data generation (OracleScorer with strategy 'oracle_best_of_n')")
+        self.on_round = on_round
         return self._run(list(prompts), policy, scorer)
     def _sample(self, prompts, policy, n, temperature=None):
         "n complete solutions per prompt in one batched call."

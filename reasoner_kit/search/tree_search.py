@@ -45,8 +45,9 @@ class StepTrees:
     def __init__(self, prompts:list, # chat messages (or raw text), one per tree
                  capacity:int, # the most nodes one tree may hold
                  cfg:SearchConfig, # sampling and step settings
-                 backend:str='c'): # tree core backend
-        B, self.prompts, self.cfg = len(prompts), prompts, cfg
+                 backend:str='c', # tree core backend
+                 on_round=None): # `f(self)` after each recorded round (`Strategy.run`'s hook)
+        B, self.prompts, self.cfg, self.on_round = len(prompts), prompts, cfg, on_round
         self.trees = make_trees(B, capacity, backend)
         self.trees.reset_roots(np.zeros(B, np.int64))   # handle 0 of every tree is the root's (empty) text
         self.texts = [[''] for _ in prompts]             # texts[b][handle]: the step text of a node
@@ -83,6 +84,14 @@ class StepTrees:
         "Terminal nodes of tree `b`, in index order."
         return np.flatnonzero(self.trees.terminal[b, :int(self.trees.num_nodes[b])]).tolist()
 
+    def settled(self, b:int) -> str:
+        "The text that every solution tree `b` can still end with starts with: the steps its live and terminal leaves share."
+        paths = [[int(x) for x in self.trees.path(b, int(i))[0] if x != UNVISITED]   # a leaf whose children were all pruned is out
+                 for i in self.trees.frontier(include_terminal=True)[b] if i != UNVISITED and not self.trees.num_children[b, i]]
+        common = next((k for k in range(min(map(len, paths), default=0)) if len({p[k] for p in paths}) > 1), min(map(len, paths), default=0))
+        if len(paths) == 1: common -= 1                    # a lone leaf may itself be the answer, or grow: only its parent is settled
+        return self.solution(b, paths[0][common - 1]) if common > 1 else ''
+
     def best_terminal(self, b:int, among:list|None=None) -> int:
         "The terminal leaf with the highest value (ties: higher last-step score, then the earliest), among `among` or all; -1 if none."
         cand = self.terminal_leaves(b) if among is None else among
@@ -96,6 +105,7 @@ class TreeRecords(StepTrees):
         for b in range(len(self.prompts)):
             self.iterations[b].append(dict(round=rnd, calls=calls, nodes=int(self.trees.num_nodes[b]),
                                            **{k: [int(x) for x in v[b]] for k, v in lists.items()}))
+        if self.on_round: self.on_round(self)
 
     def export(self, b:int, chosen:list) -> dict:
         "Tree `b` as plain lists: every core field plus text, texts, score, value, round and the chosen path."
@@ -201,7 +211,7 @@ class BeamSearch(TreeStrategy):
         c, B = self.cfg, len(prompts)
         N, M = c.budget, c.beam_width
         G, keep = self.groups(N, M)
-        F = self.forest = StepForest(prompts, 1 + N * c.max_steps, c, c.backend)
+        F = self.forest = StepForest(prompts, 1 + N * c.max_steps, c, c.backend, self.on_round)
         # 1. round 0: N first steps per prompt; first step j starts group j // M (DVTS subtrees; beam: one group)
         roots = [(b, ROOT_INDEX) for b in range(B)]
         new = F.add(roots, F.generate(policy, roots, N), 0)
@@ -291,7 +301,7 @@ class MCTS(TreeStrategy):
     def _run(self, prompts, policy, scorer):
         c, B = self.cfg, len(prompts)
         M, rounds = c.beam_width, -(-c.budget // c.parallel)
-        F = self.forest = StepForest(prompts, 2 + c.budget * M, c, c.backend)
+        F = self.forest = StepForest(prompts, 2 + c.budget * M, c, c.backend, self.on_round)
         T, sims = F.trees, 0
         for rnd in range(rounds):
             # 1. select `parallel` leaves per tree, virtual loss spreading them out (the last round may select fewer)

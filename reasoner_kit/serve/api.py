@@ -17,8 +17,8 @@ from ..core import KitError
 # %% auto #0
 __all__ = ['ERROR_TYPES', 'ALIASES', 'FIELD_ALIASES', 'ROLES', 'SEARCH_LIMITS', 'FLAT_STRATEGIES', 'ServeConfig', 'ApiError',
            'parse_strategy', 'parse_model', 'model_names', 'Job', 'work_tokens', 'check_work', 'parse_request',
-           'jsonable', 'flat_tree', 'split_for_stream', 'usage', 'reasoner_field', 'build_response', 'stream_events',
-           'request_rows']
+           'jsonable', 'flat_tree', 'split_for_stream', 'usage', 'reasoner_field', 'build_response', 'sse',
+           'settled_events', 'stream_events', 'request_rows']
 
 # %% ../../nbs/60_serve.ipynb #2d39d36f
 @dataclass
@@ -114,6 +114,8 @@ class Job:
     future:object=None         # resolved by the worker
     prompt_tokens:list|None=None  # per prompt, counted by the worker
     cancel:threading.Event=field(default_factory=threading.Event)  # set when its client is gone: the worker drops it, or stops its search
+    progress:object=None       # streaming: `f(prompt_index, settled_text)`, called by the worker after each search round
+    created:int=field(default_factory=lambda: int(time.time()))   # the response's timestamp, shared by every chunk
 
 # %% ../../nbs/60_serve.ipynb #95f8c355
 def _num(d:dict, key:str, lo, hi, kind=float, param:str|None=None):
@@ -319,24 +321,38 @@ def build_response(job:Job, out:dict) -> dict:
     return resp
 
 # %% ../../nbs/60_serve.ipynb #20b219d8
-def stream_events(job:Job, out:dict):
-    "The response as server-sent events: one chunk per step (or word group) per choice, then `[DONE]`."
-    chat, created = job.kind == 'chat', int(time.time())
-    def event(choices, **extra):
-        obj = {'id': job.id, 'object': 'chat.completion.chunk' if chat else 'text_completion', 'created': created,
-               'model': job.model, 'choices': choices, **extra}
-        return f"data: {json.dumps(obj)}\n\n"
-    def choice(i, text=None, finish=None, role=False):
-        if not chat: return {'index': i, 'text': text or '', 'logprobs': None, 'finish_reason': finish}
-        delta = ({'role': 'assistant', 'content': ''} if role else {}) | ({'content': text} if text else {})
-        return {'index': i, 'delta': delta, 'logprobs': None, 'finish_reason': finish}
-    sep = job.strategy.cfg.step_sep if job.strategy is not None else None
+def sse(job:Job, choices:list, **extra) -> str:
+    "One server-sent event of `job`'s stream."
+    obj = {'id': job.id, 'object': 'chat.completion.chunk' if job.kind == 'chat' else 'text_completion', 'created': job.created,
+           'model': job.model, 'choices': choices, **extra}
+    return f"data: {json.dumps(obj)}\n\n"
+
+def _delta(job:Job, i:int, text=None, finish=None, role=False) -> dict:
+    "Choice `i` of a chunk: new text, its finish reason, or (chat) the opening role."
+    if job.kind != 'chat': return {'index': i, 'text': text or '', 'logprobs': None, 'finish_reason': finish}
+    delta = ({'role': 'assistant', 'content': ''} if role else {}) | ({'content': text} if text else {})
+    return {'index': i, 'delta': delta, 'logprobs': None, 'finish_reason': finish}
+
+def settled_events(job:Job, i:int, # a choice (search: its prompt)
+                   text:str, # the choice's settled text now: every answer it can still give starts with it
+                   sent:dict) -> list: # choice -> text streamed so far; updated
+    "Events for what choice `i` settled since it was last streamed: the opening role (chat) first, then the new text."
+    out = [] if i in sent or job.kind != 'chat' else [sse(job, [_delta(job, i, role=True)])]
+    done = sent.setdefault(i, '')
+    if len(text) > len(done) and text.startswith(done): out.append(sse(job, [_delta(job, i, text[len(done):])])); sent[i] = text
+    return out
+
+def stream_events(job:Job, out:dict,
+                  sent:dict|None=None): # choice -> text already streamed while the search ran (`settled_events`)
+    "The rest of the response as server-sent events: per choice its unsent steps (or word groups) and finish, then `[DONE]`."
+    sep, sent = (job.strategy.cfg.step_sep if job.strategy is not None else None), {} if sent is None else sent
     for i, (text, finish) in enumerate(_choices(job, out)):
-        if chat: yield event([choice(i, role=True)])
-        for piece in split_for_stream(text, sep): yield event([choice(i, piece)])
-        yield event([choice(i, finish=finish)])
-    if job.include_usage: yield event([], usage=usage(job, out))
-    if job.return_tree and job.strategy is not None: yield event([], reasoner=reasoner_field(job, out))
+        yield from settled_events(job, i, '', sent)
+        if not text.startswith(done := sent[i]): raise RuntimeError(f"choice {i} streamed {done!r}, which does not start its answer")
+        for piece in split_for_stream(text[len(done):], sep): yield sse(job, [_delta(job, i, piece)])
+        yield sse(job, [_delta(job, i, finish=finish)])
+    if job.include_usage: yield sse(job, [], usage=usage(job, out))
+    if job.return_tree and job.strategy is not None: yield sse(job, [], reasoner=reasoner_field(job, out))
     yield "data: [DONE]\n\n"
 
 # %% ../../nbs/60_serve.ipynb #1bd3c740

@@ -19,7 +19,7 @@ from ..policy.base import Policy, load_policy, policy_identity
 from ..reward.scorers import Scorer, check_scorer_spec, load_scorer, split_steps
 from ..search.base import load_strategies
 from .api import (ApiError, Job, ServeConfig, build_response, model_names, parse_model, parse_request, request_rows,
-                                    stream_events)
+                                    settled_events, stream_events)
 
 # %% ../../nbs/61_serve_app.ipynb #8e949884
 _LOCKS, _LOCKS_GUARD = weakref.WeakKeyDictionary(), threading.Lock()
@@ -55,6 +55,16 @@ class Watched(Policy):
         if k in ('inner', 'jobs') or k.startswith('__'): raise AttributeError(k)
         return getattr(self.inner, k)
 
+def _progress(jobs:list):
+    "A search's `on_round` hook for a batch: each streaming job hears its prompts' settled text after every round."
+    def hook(forest):
+        k = 0
+        for j in jobs:
+            if j.progress:
+                for i in range(len(j.prompts)): j.progress(i, forest.settled(k + i))
+            k += len(j.prompts)
+    return hook
+
 class JobRunner:
     "Runs a batch of jobs on one policy in the calling thread: token counts, context checks, one shared call."
     def __init__(self, policy:Policy, # the served policy
@@ -85,7 +95,8 @@ class JobRunner:
         if ok:
             # 2. one call over every prompt of every job
             prompts, j0, pol = [p for j in ok for p in j.prompts], ok[0], Watched(self.policy, ok)   # stops once every client is gone
-            out = pol.generate(prompts, j0.params) if j0.strategy is None else j0.strategy.run(prompts, pol, self.scorer)
+            hook = _progress(ok) if j0.strategy is not None and any(j.progress for j in ok) else None
+            out = pol.generate(prompts, j0.params) if j0.strategy is None else j0.strategy.run(prompts, pol, self.scorer, on_round=hook)
             # 3. split the results back per job; per-step scores only when the tree is asked for
             k = 0
             for j in ok:
@@ -133,12 +144,21 @@ class Batcher(JobRunner):
     async def submit(self, job:Job, timeout:float, # seconds to wait for the result
                      gone=None): # `async () -> bool`: whether the client has left (Starlette's `request.is_disconnected`)
         "Queue `job` and wait for its result; 429 when the queue is full, 504 past `timeout`; abandoned, the job is dropped or stopped."
-        loop = asyncio.get_running_loop()
-        job.future, end = loop.create_future(), loop.time() + timeout
+        self.enqueue(job)
+        return await self.wait(job, timeout, gone)
+
+    def enqueue(self, job:Job):
+        "Queue `job` (on the event loop); 429 when the queue is full."
+        job.future = asyncio.get_running_loop().create_future()
         try: self.queue.put_nowait(job)
         except asyncio.QueueFull:
             self.stats['rejected'] += 1
             raise ApiError(429, f"the server is busy ({self.max_queue} requests are waiting); retry in a moment", None, 'rate_limit_exceeded')
+
+    async def wait(self, job:Job, timeout:float, gone=None):
+        "The result of a queued `job`; 504 past `timeout`, 499 once `gone()`; abandoned, the job is dropped or stopped."
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
         while not job.future.done():
             if (left := end - loop.time()) <= 0:
                 self.abandon(job); raise ApiError(504, f"no result within {timeout:.0f} s; retry with a smaller budget or max_tokens", None, 'timeout')
@@ -243,14 +263,37 @@ def make_app(policy:Policy, # the policy to serve
     async def model(model: str, request: Request):
         auth(request); parse_model(model, policy.name); return model_obj(model)
 
+    async def live(job, t0):
+        "A queued streaming job's events: settled steps while its search runs, then the rest; an error becomes an error event."
+        loop, q, sent = asyncio.get_running_loop(), asyncio.Queue(), {}
+        job.progress = lambda i, text: loop.call_soon_threadsafe(q.put_nowait, (i, text))   # from the worker thread
+        res = asyncio.ensure_future(batcher.wait(job, cfg.timeout_s))
+        try:
+            while not res.done() or not q.empty():
+                get = asyncio.ensure_future(q.get())
+                await asyncio.wait({get, res}, return_when=asyncio.FIRST_COMPLETED)
+                if get.done():
+                    for ev in settled_events(job, *get.result(), sent): yield ev
+                else: get.cancel()
+            out = res.result()
+            if cfg.request_log: append_rows(cfg.request_log, request_rows(job, out, time.time() - t0))
+            for ev in stream_events(job, out, sent): yield ev
+        except ApiError as e: yield f"data: {json.dumps(e.body())}\n\ndata: [DONE]\n\n"
+        except Exception as e:
+            yield f"data: {json.dumps(ApiError(500, f'the server failed on this request: {type(e).__name__}: {e}', None, 'internal_error').body())}\n\ndata: [DONE]\n\n"
+        finally:
+            if not res.done(): batcher.abandon(job); res.cancel()   # the client left mid-stream: stop its search
+
     async def complete(request, kind):
         t0 = time.time()
         try:
             auth(request)
             job = parse_request(await read_json(request, cfg.max_body_bytes), kind, policy.name, cfg)
+            if job.stream:   # queued now (429 comes as a status); the events flow as the search settles steps
+                batcher.enqueue(job)
+                return StreamingResponse(live(job, t0), media_type='text/event-stream', headers={'Cache-Control': 'no-cache'})
             out = await batcher.submit(job, cfg.timeout_s, request.is_disconnected)   # a client that hangs up abandons its job
             if cfg.request_log: append_rows(cfg.request_log, request_rows(job, out, time.time() - t0))
-            if job.stream: return StreamingResponse(stream_events(job, out), media_type='text/event-stream', headers={'Cache-Control': 'no-cache'})
             return JSONResponse(build_response(job, out))
         except ApiError as e: return err(e)
         except Exception as e:  # a bug or a backend failure: report it, keep serving

@@ -99,6 +99,43 @@ def test_search_streaming(client):
     assert ''.join(c.choices[0].delta.content or '' for c in chunks if c.choices) == full
     assert chunks[-1].reasoner['strategy'] == 'self_consistency'
 
+class Steps(Policy):
+    "Slow scripted steps: right equations, an answer at depth 2; each call takes `delay` seconds."
+    name = 'steps'
+    def __init__(self, delay=0.5): self.delay, self.calls = delay, 0
+    def _generate(self, prompts, params):
+        time.sleep(self.delay); self.calls += 1
+        out = []
+        for p in prompts:
+            d = p[-1]['content'].count('\n\n') if p[-1]['role'] == 'assistant' else 0   # steps so far
+            text = f"{d + 1} + {d} = {2 * d + 1}" if d < 2 else "The answer is 5."
+            out.append([Sample(text, 'stop', 10, 6, stop_str='\n\n' if d < 2 else None) for _ in range(params.n)])
+        return out
+
+def test_search_streams_steps_as_they_settle():
+    "A one-beam search streams each step once the search has settled it, a policy call before the next; the whole equals the answer."
+    pol = Steps()
+    with BackgroundServer(make_app(pol, cfg=ServeConfig())) as url:
+        body = {'model': 'beam-1x1/steps', 'messages': MSGS, 'strategy': {'max_steps': 4}}
+        full = httpx.post(url + '/chat/completions', json=body, timeout=60).json()['choices'][0]['message']['content']
+        got, t0 = [], time.time()
+        with httpx.stream('POST', url + '/chat/completions', json=body | {'stream': True}, timeout=60) as r:
+            for line in r.iter_lines():
+                if line.startswith('data: {'): got.append((time.time() - t0, json.loads(line[6:])))
+    text = [(t, c['choices'][0]['delta'].get('content')) for t, c in got if c['choices']]
+    assert ''.join(x or '' for _, x in text) == full == '1 + 0 = 1\n\n2 + 1 = 3\n\nThe answer is 5.'
+    first = next(t for t, x in text if x)
+    assert text[1][1] == '1 + 0 = 1' and first < got[-1][0] - 0.4, text   # the first step came a call (0.5 s) before the end
+
+def test_stream_error_is_an_event():
+    "A streamed request that fails in the worker ends with an OpenAI error event and [DONE], not a broken connection."
+    class Broken(Steps):
+        def _generate(self, prompts, params): raise RuntimeError('boom')
+    with BackgroundServer(make_app(Broken(0), cfg=ServeConfig())) as url:
+        r = httpx.post(url + '/chat/completions', json={'model': 'beam-1x1/steps', 'messages': MSGS, 'stream': True}, timeout=60)
+    events = [l[6:] for l in r.text.splitlines() if l.startswith('data: ')]
+    assert r.status_code == 200 and events[-1] == '[DONE]' and 'boom' in json.loads(events[-2])['error']['message'], r.text
+
 def test_tree_strategy_returns_its_tree(client):
     "A tree strategy (when reasoner_kit.search.tree_search is installed) returns its own tree export as JSON."
     pytest.importorskip('reasoner_kit.search.tree_search')
