@@ -5,7 +5,7 @@ What it does per tutorial (nbs/tutorials/*.ipynb, in phase order):
   - executes every code cell that `nbdev_test --flags slow` would run (cells marked `#| eval: false` are skipped), in the
     notebook's folder, with nbdev's own executor (execnb); stops at the first error and exits 1 naming it,
   - writes the executed notebook to _docs_exec/tutorials/NAME.ipynb with the hash of its source, so `make docs` shows the
-    outputs of this real run (and falls back to the clean notebook when the source changed since),
+    outputs of this real run (and falls back to the clean notebook when its code cells changed since),
   - records the wall time.
 Writes benchmarks/results/tutorials.json (command, commit, date, machine, seconds and each tutorial's wall time); the
 README's tutorial table is rendered from it by benchmarks/tables.py.
@@ -23,9 +23,9 @@ TUTORIALS, EXEC = ROOT / 'nbs' / 'tutorials', ROOT / '_docs_exec' / 'tutorials'
 RESULTS = ROOT / 'benchmarks' / 'results' / 'tutorials.json'
 
 def source_hash(path:Path) -> str:
-    "A hash of a notebook's cell sources: what decides whether an executed copy is still this notebook."
+    "A hash of a notebook's code cells: what decides whether an executed copy's outputs are still this notebook's (prose edits keep them)."
     nb = json.loads(path.read_text())
-    return hashlib.sha1(json.dumps([c['source'] for c in nb['cells']]).encode()).hexdigest()[:16]
+    return hashlib.sha1(json.dumps([c['source'] for c in nb['cells'] if c['cell_type'] == 'code']).encode()).hexdigest()[:16]
 
 def run(path:Path) -> float:
     "Execute one tutorial as `nbdev_test --flags slow` would, save the executed copy, return its wall time in seconds."
