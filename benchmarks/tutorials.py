@@ -4,7 +4,8 @@ and keep the executed copies for the docs site.
 What it does per tutorial (nbs/tutorials/*.ipynb, in phase order):
   - executes every code cell that `nbdev_test --flags slow` would run (cells marked `#| eval: false` are skipped), in the
     notebook's folder, with nbdev's own executor (execnb); stops at the first error and exits 1 naming it,
-  - writes the executed notebook to _docs_exec/tutorials/NAME.ipynb with the hash of its source, so `make docs` shows the
+  - writes the executed notebook to benchmarks/results/tutorials/NAME.ipynb (committed: a fresh clone's docs show a real run)
+    with the hash of its code cells, so `make docs` shows the
     outputs of this real run (and falls back to the clean notebook when its code cells changed since),
   - records the wall time.
 Writes benchmarks/results/tutorials.json (command, commit, date, machine, seconds and each tutorial's wall time); the
@@ -19,7 +20,7 @@ import hashlib, json, os, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TUTORIALS, EXEC = ROOT / 'nbs' / 'tutorials', ROOT / '_docs_exec' / 'tutorials'
+TUTORIALS, EXEC = ROOT / 'nbs' / 'tutorials', ROOT / 'benchmarks' / 'results' / 'tutorials'
 RESULTS = ROOT / 'benchmarks' / 'results' / 'tutorials.json'
 
 def source_hash(path:Path) -> str:
