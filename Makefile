@@ -151,10 +151,10 @@ check-sync: export
 	if [ -n "$$changed" ]; then echo "reasoner_kit/ is out of sync with nbs/ (run nbdev_export and commit):"; echo "$$changed"; exit 1; fi; \
 	echo "check-sync: reasoner_kit/ matches nbs/"
 
-# Each test run keeps its scratch files (checkpoints, sandboxes, pytest's tmp_path, compiler caches) in one private
+# Each test, tutorial or benchmark run keeps its scratch files (checkpoints, sandboxes, pytest's tmp_path, compiler caches) in one private
 # folder that is removed when it ends, pass, fail or Ctrl-C: a CI run once failed with "No space left on device" after
 # earlier runs had left gigabytes of model copies in /tmp. $$d is that folder.
-SCRATCH = d=$$(mktemp -d "$${TMPDIR:-/tmp}/rk-test.XXXXXX") && trap 'rm -rf "$$d"' EXIT INT TERM && export TMPDIR="$$d" &&
+SCRATCH = d=$$(mktemp -d "$${TMPDIR:-/tmp}/rk-scratch.XXXXXX") && trap 'rm -rf "$$d"' EXIT INT TERM && export TMPDIR="$$d" &&
 
 test-nbs: install
 	@$(SCRATCH) OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
@@ -173,7 +173,7 @@ run: install
 	$(BIN)/reasoner-kit main --out runs/main
 
 bench: install
-	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+	@$(SCRATCH) for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
 
 lab: install
 	$(BIN)/jupyter lab nbs/
@@ -188,7 +188,7 @@ studio: install
 
 # The phase tutorials run top to bottom on the embedded model, timed (benchmarks/results/tutorials.json); the docs show their outputs.
 tutorials: install
-	$(PY) benchmarks/tutorials.py
+	@$(SCRATCH) $(PY) benchmarks/tutorials.py
 
 # The docs site in _docs/ (offline, a minute or two): nbdev's notebook processing, then quarto when one is on PATH, else
 # nbconvert. The tutorials' pages carry the outputs of `make tutorials` (about an hour on 2 cores) where it has run.

@@ -38,15 +38,16 @@ def one(path:str, steps:int) -> dict:
     rows = grpo_prompts(load_task('arith', 'train', limit=64, level=[1, 2]))
     cfg = GRPOTrainConfig(max_steps=steps, lr=1e-6, num_generations=8, prompts_per_step=1, max_completion_length=128,
                           temperature=0.8, save_steps=10_000, use_vllm=path == 'vllm', seed=0)
-    r = train_grpo(embedded_model_dir(), rows, [answer_reward], Path(tempfile.mkdtemp(prefix='bench-grpo-')) / path, cfg, callbacks=[Clock()])
+    with tempfile.TemporaryDirectory(prefix='bench-grpo-') as d:   # its checkpoints (2 GB) are not kept
+        r = train_grpo(embedded_model_dir(), rows, [answer_reward], Path(d) / path, cfg, callbacks=[Clock()])
+        lens, rewards = [v for _, v in r.series('completions/mean_length')], [round(v, 3) for _, v in r.series('reward')]
     ends = marks['steps']
     step_s = [round(b - a, 2) for a, b in zip([marks['begin']] + ends[:-1], ends)]
-    lens = [v for _, v in r.series('completions/mean_length')]
     return dict(path=PATHS[path], steps=len(step_s), setup_s=round(marks['begin'] - t0, 1), step_s=step_s,
                 steps_per_min=round(60 * len(step_s) / sum(step_s), 2),
                 steady_steps_per_min=round(60 * (len(step_s) - 1) / sum(step_s[1:]), 2) if len(step_s) > 1 else None,
                 mean_completion_tokens=round(sum(lens) / len(lens), 1) if lens else None,
-                reward=[round(v, 3) for _, v in r.series('reward')], total_s=round(time.perf_counter() - t0, 1))
+                reward=rewards, total_s=round(time.perf_counter() - t0, 1))
 
 def machine() -> dict:
     import torch
