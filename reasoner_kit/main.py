@@ -29,7 +29,7 @@ class MainConfig:
     policy:str='embedded'    # the policy spec
     task:str='arith'         # the task family
     level:int=1              # one-operation word problems: the gap between greedy and sampling is widest here
-    limit:int=100            # held-out test problems (95% interval about ±10 points at 50%): every phase fits in 15 min on 2 cores on vLLM
+    limit:int=100            # held-out test problems (95% interval about ±10 points at 50%): the whole job took 18.0 min on 2 cores (main_results.json)
     samples:int=8            # samples per problem for maj@8 and pass@8
     budget:int=16            # search budget for the search phase
     temperature:float=0.3    # chosen on 100 dev problems: best maj@8 of 0.3/0.5/0.7/0.9 (24/23/8/6 %; benchmarks/results/choose_temperature.json)
