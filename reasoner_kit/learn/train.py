@@ -34,6 +34,7 @@ class TrainConfig:
     save_total_limit:int=2    # checkpoints kept on disk
     logging_steps:int=1       # log loss/reward every N steps (the history returned)
     gradient_checkpointing:bool=False # recompute activations in backward (TRL turns it on by default): saves memory a 135M model does not need
+    loss_positions_only:bool=True # on a CPU TRL's fused LM head scores every position (prompt, padding) unless this: same losses, less work
     max_wall_s:float|None=None # stop (and save) after this many seconds of this call: runs compared at equal wall time
     bf16:bool|None=None       # bf16 compute with fp32 master weights (autocast; AdamW updates fp32); None: on CUDA only
     seed:int=0                # data order and initialization seed
@@ -84,13 +85,26 @@ def _batches(cfg, world:int) -> tuple:
     mb = max(1, min(cfg.micro_batch, per))
     return mb, max(1, per // mb)
 
+# %% ../../nbs/41_train.ipynb #141046b3
+_COMPACT = [True]   # what `_loss_positions_only` last set: the switch the patched rule reads
+
+def _loss_positions_only(on:bool=True): # False: TRL's own rule (every position off CUDA)
+    "Let TRL's fused LM head score only the positions that carry a loss on a CPU too (as it does on CUDA): the same log-probs, less work."
+    import trl.trainer.utils as U
+    _COMPACT[0] = on
+    f = getattr(U, '_use_triton', None)            # TRL >= 1.x: decides whether masked positions are skipped
+    if f is None or getattr(f, 'kit', False): return
+    def compact(device, _f=f): return _f(device) or (_COMPACT[0] and device.type == 'cpu')   # the kernels stay on their torch path
+    compact.kit = True
+    U._use_triton = compact
+
 # %% ../../nbs/41_train.ipynb #24499445
 def _setup(model_dir, out_dir, cfg, ds):
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.trainer_utils import get_last_checkpoint
     if not Path(model_dir).exists(): raise KitError(f"model directory not found: {model_dir}", "pass a local transformers directory (embedded_model_dir())")
-    set_seed(cfg.seed)
+    set_seed(cfg.seed); _loss_positions_only(cfg.loss_positions_only)
     cuda = torch.cuda.is_available()
     tok = AutoTokenizer.from_pretrained(model_dir)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
