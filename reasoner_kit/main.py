@@ -63,8 +63,9 @@ def format_rows(rows:dict) -> str: # name -> row
 # %% ../nbs/80_main.ipynb #191352e9
 def phase_base(policy, problems, cfg, out):
     "Greedy pass@1, maj@8 and pass@8 of the base policy."
-    s = evaluate(policy, problems, EvalConfig(samples=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, chunk=cfg.chunk),
-                 out=out / 'base', desc='phase 1: base policy')
+    ecfg = EvalConfig(samples=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, chunk=cfg.chunk)
+    evaluate(policy, problems, replace(ecfg, samples=0), out=out / 'base_greedy', desc='phase 1: greedy')   # its own folder: the learning round's round 0
+    s = evaluate(policy, problems, ecfg, out=out / 'base', desc='phase 1: base policy')                      # greedy again from the sample cache, and samples
     n, k = len(problems), cfg.samples
     return {'greedy (base policy)': row(s['greedy_pass@1'], s['greedy_tokens'], n, 'one greedy chain of thought'),
             f'maj@{k} (base samples)': row(s[f'maj@{k}'], s['sampled_tokens'], n, f'majority vote over {k} samples'),
@@ -130,24 +131,32 @@ def phase_learn(cfg, out):
     "One round of rejection-sampling SFT; the improved policy's greedy pass@1 on the same test problems."
     from reasoner_kit.learn.iterate import IterateConfig, iterate
     icfg = IterateConfig(levels=(cfg.level,), train_per_round=cfg.learn_problems, samples=cfg.learn_samples,
-                         temperature=cfg.learn_temperature, test_limit=cfg.limit, eval_samples=0, max_tokens=cfg.max_tokens, seed=cfg.seed)
+                         temperature=cfg.learn_temperature, test_limit=cfg.limit, eval_samples=0, eval_temperature=cfg.temperature,
+                         max_tokens=cfg.max_tokens, seed=cfg.seed)
     icfg.sft = replace(icfg.sft, bf16=_bf16(cfg))
-    rows = iterate(cfg.policy, cfg.task, rounds=1, method='sft', cfg=icfg, out=out / 'learn', verbose=False)
+    g = out / 'base_greedy'                                            # phase 1's greedy answers: round 0, not decoded again
+    rows = iterate(cfg.policy, cfg.task, rounds=1, method='sft', cfg=icfg, out=out / 'learn', verbose=False,
+                   base_eval=g if (g / 'summary.json').exists() else None)
     a = rows[-1]
     return {'greedy after 1 round of STaR SFT': dict(row(a['greedy_pass@1'], a['greedy_tokens'], a['problems'],
                 f"trained on {a['train_rows']} right samples of its own ({cfg.learn_problems} train problems x {cfg.learn_samples}); "
                 f"round {a['round_s'] / 60:.1f} min"), traces=a.get('traces'), model_dir=a['model_dir'])}   # reward trains on these samples; compound searches with this model
 
 # %% ../nbs/80_main.ipynb #81775310
-def phase_compound(model_dir, problems, cfg, out):
+def phase_compound(model_dir, problems, cfg, out,
+                   policy=None): # the main job's base policy: its vLLM engine takes the learned weights in place (no second engine), then its own again
     "Search on the learned policy: self-consistency and weighted best-of-N (calculator) at the search budget, on the same test problems."
     from reasoner_kit.policy.vllm_engine import close_policy, default_engine, local_policy
     if model_dir is None: print("phase compound: needs the learn phase's model; skipped"); return {}
-    learned = local_policy(model_dir, 'learned', default_engine(cfg.policy))   # the engine the learned rounds ran on
+    inner = getattr(policy, 'policy', policy)                          # the engine's policy under `CachedPolicy`
+    back = (inner.model_dir, inner.name) if callable(getattr(inner, 'swap_weights', None)) else None
+    if back and inner.swap_weights(model_dir, 'learned'): learned = inner
+    else: back, learned = None, local_policy(model_dir, 'learned', default_engine(cfg.policy))
     try: rows = phase_search(CachedPolicy(learned, out / 'learned_samples_cache.jsonl'), problems, cfg, out / 'compound')
-    finally: close_policy(learned)
+    finally:
+        if back: inner.swap_weights(*back)                              # the base weights again: the main policy is what it says
+        else: close_policy(learned)
     return {f'learned + {k}': dict(r, note=r['note'] + ', on the learned policy') for k, r in rows.items()}
-
 
 # %% ../nbs/80_main.ipynb #f3e77be9
 def run_main(cfg:MainConfig|None=None) -> dict: # settings
@@ -170,7 +179,7 @@ def run_main(cfg:MainConfig|None=None) -> dict: # settings
     phase('search', phase_search, policy, problems, cfg, out)
     phase('learn', phase_learn, cfg, out)
     phase('reward', phase_reward, policy, problems, cfg, out, next((r['traces'] for r in rows.values() if r.get('traces')), None))
-    phase('compound', phase_compound, next((r['model_dir'] for r in rows.values() if r.get('model_dir')), None), problems, cfg, out)
+    phase('compound', phase_compound, next((r['model_dir'] for r in rows.values() if r.get('model_dir')), None), problems, cfg, out, policy)
     order = {p: i for i, p in enumerate(PHASES)}                      # rows in roadmap order
     rows = dict(sorted(rows.items(), key=lambda kv: order[kv[1]['phase']]))
     wall = time.time() - t0

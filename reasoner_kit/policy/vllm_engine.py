@@ -223,6 +223,13 @@ def swap_weights(self:VLLMPolicy, model_dir, # a local model directory of the sa
     self.model_dir, self.name, self._hf = Path(model_dir), name or Path(model_dir).name, None
     return True
 
+@patch
+def identity(self:VLLMPolicy) -> dict:
+    "What makes its samples its own (`policy_identity`): the weights it holds now, which `swap_weights` changes, not those its engine started on."
+    from reasoner_kit.policy.base import model_files_id
+    path, local = self.model_dir, Path(str(self.model_dir)).exists()
+    return dict(backend='VLLMPolicy', model=str(Path(path).resolve()) if local else str(path), dtype='', files=model_files_id(path))
+
 
 # %% ../../nbs/13_policy_vllm.ipynb #31a35086
 def local_policy(model_dir, # a local transformers model directory

@@ -16,7 +16,7 @@ from ..policy.backends import render_chat
 from .scorers import Scorer
 
 # %% auto #0
-__all__ = ['PairConfig', 'make_pairs', 'preference_pairs', 'RMConfig', 'rm_ids', 'train_rm', 'RMScorer']
+__all__ = ['PairConfig', 'make_pairs', 'preference_pairs', 'RMConfig', 'rm_ids', 'train_rm', 'shared_prefix', 'RMScorer']
 
 # %% ../../nbs/22_rm.ipynb #77b8a6a6
 @dataclass
@@ -147,24 +147,60 @@ def train_rm(pairs:list, # dicts with prompt, chosen, rejected
     return TrainResult(Path(out) if out else None, logs, trainer.state.global_step, None, hist['wall_s'], scorer)
 
 # %% ../../nbs/22_rm.ipynb #8913a203
+def shared_prefix(seqs:list) -> int: # token-id lists
+    "How many leading tokens all the sequences share, leaving each at least one of its own."
+    n = min(map(len, seqs)) - 1
+    for k in range(max(n, 0)):
+        if any(s[k] != seqs[0][k] for s in seqs): return k
+    return max(n, 0)
+
+def _runs(idx:list, lens:list, size:int, keep:float=0.75) -> list: # indices, longest first; their lengths; batch size
+    "Batches of at most `size` that end where a sequence is shorter than `keep` x the batch's first: padding stays small."
+    out = []
+    for i in idx:
+        if not out or len(out[-1]) == size or lens[i] < keep * lens[out[-1][0]]: out.append([])
+        out[-1].append(i)
+    return out
+
 class RMScorer(Scorer):
     "A Bradley-Terry outcome reward model as a scorer: sigmoid of the reward of each whole solution."
     name = 'rm'
     def __init__(self, model, tok, # a one-output sequence classifier and its tokenizer
                  batch_size:int=16): # solutions per forward pass
         self.model, self.tok, self.batch_size = model.eval(), tok, batch_size
+    def _batch(self, seqs:list, # token ids, right-padded here
+               prefix=None) -> list: # (its length P, its cache `prefix_cache` made): the tokens all the sequences follow
+        "Raw rewards of one batch, each sequence read whole or continuing from a prompt's cached keys and values."
+        import copy, torch
+        dev, P = self.model.device, prefix[0] if prefix else 0
+        ids = torch.full((len(seqs), max(map(len, seqs))), self.tok.pad_token_id); att = torch.zeros_like(ids)   # [B, L]
+        for r, s in enumerate(seqs): ids[r, :len(s)] = torch.tensor(s); att[r, :len(s)] = 1
+        cache = None
+        if P:
+            cache = copy.deepcopy(prefix[1]); cache.batch_repeat_interleave(len(seqs))            # [B, heads, P, head_dim] a layer
+            att = torch.cat([torch.ones(len(seqs), P, dtype=att.dtype), att], 1)                   # [B, P + L]
+        return self.model(input_ids=ids.to(dev), attention_mask=att.to(dev), past_key_values=cache).logits[:, 0].float().tolist()
+    def prefix_cache(self, ids:list): # token ids of a prompt
+        "(length, keys and values) of a prompt read once, for `_batch`."
+        import torch
+        return len(ids), self.model(input_ids=torch.tensor([ids], device=self.model.device), use_cache=True).past_key_values
     def rewards(self, prompts:list, solutions:list) -> list:
-        "Raw Bradley-Terry rewards, one per solution."
+        "Raw Bradley-Terry rewards, one per solution; the solutions of one prompt share one pass over its tokens."
         import torch
         seqs = [rm_ids(self.tok, p, s) for p, s in zip(prompts, solutions)]
-        order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
-        out, dev, pad = [0.0] * len(seqs), self.model.device, self.tok.pad_token_id
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b:b + self.batch_size]; L = max(len(seqs[i]) for i in idx)
-            ids = torch.full((len(idx), L), pad); att = torch.zeros_like(ids)
-            for r, i in enumerate(idx): ids[r, :len(seqs[i])] = torch.tensor(seqs[i]); att[r, :len(seqs[i])] = 1
-            with torch.inference_mode(): lg = self.model(input_ids=ids.to(dev), attention_mask=att.to(dev)).logits[:, 0].float()
-            for r, i in enumerate(idx): out[i] = lg[r].item()
+        groups, out, lone = {}, [0.0] * len(seqs), []
+        for i, p in enumerate(prompts): groups.setdefault(json.dumps(p, sort_keys=True), []).append(i)
+        with torch.inference_mode():
+            for idx in groups.values():
+                P = shared_prefix([seqs[i] for i in idx]) if len(idx) > 1 else 0
+                if not P: lone += idx; continue
+                pre = self.prefix_cache(seqs[idx[0]][:P])
+                for part in _runs(sorted(idx, key=lambda i: -len(seqs[i])), [len(s) - P for s in seqs], self.batch_size):
+                    for i, v in zip(part, self._batch([seqs[i][P:] for i in part], pre)): out[i] = v
+            lone.sort(key=lambda i: -len(seqs[i]))
+            for b in range(0, len(lone), self.batch_size):
+                part = lone[b:b + self.batch_size]
+                for i, v in zip(part, self._batch([seqs[i] for i in part])): out[i] = v
         return out
     def score(self, prompts, solutions):
         return [1 / (1 + math.exp(-r)) for r in self.rewards(prompts, solutions)]
