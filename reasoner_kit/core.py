@@ -13,9 +13,9 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 # %% auto #0
-__all__ = ['KitError', 'set_seed', 'stable_hash', 'cache_dir', 'repo_root', 'data_dirs', 'Registry', 'write_jsonl', 'read_jsonl',
-           'JsonlLog', 'progress', 'resumable_map', 'check_settings', 'machine', 'git_commit', 'provenance',
-           'bf16_fast', 'TrainResult']
+__all__ = ['SEQS_PER_CALL', 'KitError', 'set_seed', 'stable_hash', 'cache_dir', 'repo_root', 'data_dirs', 'Registry',
+           'write_jsonl', 'read_jsonl', 'JsonlLog', 'progress', 'per_call', 'resumable_map', 'check_settings',
+           'machine', 'git_commit', 'provenance', 'bf16_fast', 'TrainResult']
 
 # %% ../nbs/00_core.ipynb #f88ed1c5
 class KitError(Exception):
@@ -150,6 +150,13 @@ def _item_keys(items, key) -> list:
         k = key(it)
         out.append(list(k) if isinstance(k, (list, tuple)) else [k])
     return out
+
+SEQS_PER_CALL = 256   # sequences one batched generate call should hold: vLLM's CPU scheduler runs 256 at once (`max_num_seqs`); fewer leave it idle
+
+def per_call(chunk:int|None, # problems per call, if the caller chose
+             per_problem:int) -> int: # sequences each problem asks for (samples, or 1 for a greedy answer)
+    "Problems per batched generate call: `chunk` if given, else as many as make about `SEQS_PER_CALL` sequences."
+    return chunk or max(1, SEQS_PER_CALL // max(1, per_problem))
 
 def resumable_map(items:list, # work items
                   fn, # a chunk of items -> their records (each holds its key in the field `log.key`)

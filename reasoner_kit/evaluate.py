@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import KitError, JsonlLog, check_settings, resumable_map, write_jsonl
+from .core import KitError, JsonlLog, check_settings, per_call, resumable_map, write_jsonl
 from .data import Problem, to_messages
 from .grading import extract_answer, math_equal, to_number
 from .policy.base import Policy, SamplingParams, policy_identity
@@ -125,7 +125,7 @@ class EvalConfig:
     max_tokens:int=256       # generation budget per completion
     greedy:bool=True         # also decode one greedy completion per problem (pass@1)
     seed:int=0               # sampling seed
-    chunk:int=16             # problems per batched policy call; also the checkpoint granularity
+    chunk:int|None=None      # problems per batched policy call (and checkpoint); None: `core.per_call`, ~256 sequences a call
 
 def eval_settings(cfg:EvalConfig, policy:Policy, grader, prompt_fn) -> dict:
     "What a results folder records (`core.check_settings`): the sampling settings but `chunk`, the model's identity, the grader and the prompt."
@@ -174,7 +174,7 @@ def evaluate(policy:Policy, # the policy to evaluate
     log = JsonlLog(Path(out) / 'samples.jsonl' if out else None, key='id')
     t0 = time.time()
     records = resumable_map(problems, lambda ps: _eval_chunk(policy, ps, cfg, grader, prompt_fn), log, key=lambda p: p.id,
-                            chunk=cfg.chunk, desc=desc, unit='problem', pool=pool)
+                            chunk=per_call(cfg.chunk, cfg.samples), desc=desc, unit='problem', pool=pool)
     summary = summarize(records, cfg)
     summary['wall_s'] = round(time.time() - t0, 1)
     if out:

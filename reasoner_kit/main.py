@@ -64,7 +64,7 @@ def format_rows(rows:dict) -> str: # name -> row
 def phase_base(policy, problems, cfg, out):
     "Greedy pass@1, maj@8 and pass@8 of the base policy."
     ecfg = EvalConfig(samples=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed, chunk=cfg.chunk)
-    evaluate(policy, problems, replace(ecfg, samples=0), out=out / 'base_greedy', desc='phase 1: greedy')   # its own folder: the learning round's round 0
+    evaluate(policy, problems, replace(ecfg, samples=0, chunk=None), out=out / 'base_greedy', desc='phase 1: greedy')   # its own folder: round 0 of learn
     s = evaluate(policy, problems, ecfg, out=out / 'base', desc='phase 1: base policy')                      # greedy again from the sample cache, and samples
     n, k = len(problems), cfg.samples
     return {'greedy (base policy)': row(s['greedy_pass@1'], s['greedy_tokens'], n, 'one greedy chain of thought'),

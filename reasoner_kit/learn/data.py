@@ -7,7 +7,7 @@ from __future__ import annotations
 import random, re
 from pathlib import Path
 
-from ..core import KitError, JsonlLog, resumable_map, stable_hash
+from ..core import KitError, JsonlLog, per_call, resumable_map, stable_hash
 from ..data import prompt_text, to_messages
 from ..grading import completion_text, extract_answer, grade
 from ..policy.base import Policy, SamplingParams
@@ -39,7 +39,7 @@ def sample_traces(policy:Policy, # the policy that writes solutions
                   temperature:float=0.8, # sampling temperature: diversity is what rejection sampling feeds on
                   max_tokens:int=192, # budget per solution
                   seed:int=0, # sampling seed
-                  chunk:int=16, # problems per batched call; also the checkpoint granularity
+                  chunk:int|None=None, # problems per batched call (and checkpoint); None: `core.per_call`, ~256 solutions a call
                   out:str|Path|None=None, # folder for traces.jsonl (resumable)
                   strategy:str|None=None, # a search strategy name instead of plain sampling (its candidates are kept)
                   scorer=None, # the scorer for strategies that need one
@@ -54,7 +54,7 @@ def sample_traces(policy:Policy, # the policy that writes solutions
     pos = {p.id: i for i, p in enumerate(problems)}     # a chunk's seed: seed + its first problem's place in `problems`
     return resumable_map(problems, lambda ps: _traces_chunk(ps, policy, strat, scorer, n, temperature, max_tokens, seed + pos[ps[0].id]),
                          JsonlLog(Path(out) / 'traces.jsonl' if out else None, key='id'), key=lambda p: p.id,
-                         chunk=chunk, desc=desc, unit='problem')
+                         chunk=per_call(chunk, n), desc=desc, unit='problem')
 
 # %% ../../nbs/40_learn_data.ipynb #03638561
 def trace_stats(records:list) -> dict: # trace records
