@@ -29,7 +29,7 @@ class MainConfig:
     policy:str='embedded'    # the policy spec
     task:str='arith'         # the task family
     level:int=1              # one-operation word problems: the gap between greedy and sampling is widest here
-    limit:int=100            # held-out test problems (95% interval about ±10 points at 50%): the whole job took 18.0 min on 2 cores (main_results.json)
+    limit:int=100            # held-out test problems (95% interval about ±10 points at 50%): the whole job took 15.1 min on 2 cores (main_results.json)
     samples:int=8            # samples per problem for maj@8 and pass@8
     budget:int=16            # search budget for the search phase
     temperature:float=0.3    # chosen on 100 dev problems: best maj@8 of 0.3/0.5/0.7/0.9 (24/23/8/6 %; benchmarks/results/choose_temperature.json)
@@ -42,7 +42,7 @@ class MainConfig:
     learn_samples:int=4      # samples per train problem: right ones are SFT targets, right/wrong pairs train the RM
     learn_temperature:float=0.3 # the same dev run: the most right samples (17% at 0.3, 14% at 0.5, 8% at 0.7) — more targets
     rm_pairs_per_problem:int=2 # (right, wrong) pairs per train problem for the reward model: ~70 pairs, half the training time of 4
-    chunk:int=50             # problems per batched engine call (and per checkpoint): 100 problems in 2 calls, no small last call that leaves vLLM idle
+    chunk:int=50             # problems per batched engine call (and per checkpoint): 100 problems in 2 calls (32 a call took as long: 15.1 min)
     bf16:bool|None=None      # bf16 compute (fp32 master weights) for the SFT round and the reward model; None: where `bf16_fast()` (2x on this CPU)
     out:str='runs/main'      # where results go
 
