@@ -95,7 +95,23 @@ def t_tutorials() -> str:
     lines = ['| tutorial | wall time (min) |', '|---|---|'] + [f"| `{k}` | {v / 60:.1f} |" for k, v in d['tutorials'].items()]
     return '\n'.join(lines) + f"\n\n{d['note']}.\n\n" + source(d, 'tutorials.json')
 
-TABLES = {'main': t_main, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+def t_sweep() -> str:
+    "Accuracy against search budget, every strategy on the same test problems (benchmarks/search_sweep.py)."
+    d = load('sweep.json'); rows = d['rows']
+    budgets = sorted({r['budget'] for r in rows if r['strategy'] != 'greedy' and not r['strategy'].startswith('beam')})
+    lines = ['| strategy | ' + ' | '.join(f"N={b}" for b in budgets) + f" | 95% CI at the largest N | tokens / problem there |",
+             '|---' * (len(budgets) + 3) + '|']
+    for s in dict.fromkeys(r['strategy'] for r in rows):
+        rs = {r['budget']: r for r in rows if r['strategy'] == s}; top = rs[max(rs)]
+        cells = [f"{rs[b]['accuracy']:.1f}" if b in rs else '' for b in budgets]
+        if s.startswith('beam'): cells = [''] * len(budgets); cells[budgets.index(max(rs))] = f"{top['accuracy']:.1f} (beam@{max(rs)})" if max(rs) in budgets else ''
+        lines.append(f"| {s} | " + ' | '.join(cells) + f" | {ci(top['ci95'])} | {top['tokens']:,.0f} |")
+    st = d['settings']
+    lines += ['', f"{d['task']} {d['split']} split, level {d['level']}, {d['problems']} problems (the same for every row); temperature {st['temperature']}, "
+              f"≤ {st['max_tokens']} tokens, seed {st['seed']}; N=1 of a sampled strategy is one sample."]
+    return '\n'.join(lines) + '\n\n' + source(d, 'sweep.json')
+
+TABLES = {'main': t_main, 'sweep': t_sweep, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
