@@ -4,7 +4,8 @@ Flat strategies (self-consistency, best-of-N and weighted best-of-N with the cal
 model the main job trains, when it exists) re-rank the first N of the same 16 samples per problem; the tree strategy
 (beam search, 4 children a step) runs at the budgets given. Sampling settings are the main job's (`MainConfig`: the
 temperature and generation cap chosen on the dev split), so the first 100 problems reuse `make run`'s samples where
-its cache holds them. Every accuracy has its 95% interval; all rows are on the same problems.
+its cache holds them. Every accuracy has its 95% interval; all rows are on the same problems, and each strategy at the largest budget
+is compared with greedy by a paired test (McNemar).
 
 Run:  .venv/bin/python benchmarks/search_sweep.py [--limit 200] [--tree-budgets 4]     (~20 min on 2 cores after `make run`)
 Writes benchmarks/results/sweep.json (command, commit, date, machine, seconds) and sweep.png; runs in runs/sweep/.
@@ -15,6 +16,7 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KI
 
 from reasoner_kit.core import provenance
 from reasoner_kit.data import load_task
+from reasoner_kit.evaluate import paired_diff
 from reasoner_kit.main import MainConfig
 from reasoner_kit.policy.wrappers import CachedPolicy
 from reasoner_kit.policy.base import load_policy, policy_identity
@@ -53,8 +55,11 @@ def main():
                 rows.append(dict(run_search(strat, policy, problems, b, sc, out / name.replace(' ', '_'), **kw), strategy=f'{label} ({name})'))
     for b in sorted(int(x) for x in a.tree_budgets.split(',') if x):
         rows.append(dict(run_search('beam', policy, problems, b, arith, out, **kw), strategy='beam, 4 children a step (calculator)'))
+    greedy, top = rows[0], max(budgets)
+    vs_greedy = {r['strategy']: paired_diff(r['correct'], greedy['correct']) for r in rows[1:] if r['budget'] == top or r['strategy'].startswith('beam')}
     res = dict(provenance(time.time() - t0), command='python benchmarks/search_sweep.py ' + ' '.join(sys.argv[1:]), split='test',
-               task=m.task, level=a.level, problems=len(problems), policy=policy_identity(policy), settings=kw, rows=rows)
+               task=m.task, level=a.level, problems=len(problems), policy=policy_identity(policy), settings=kw, rows=rows,
+               vs_greedy=vs_greedy)   # each strategy at the largest budget minus greedy, paired (McNemar) on the same problems
     (ROOT / 'benchmarks' / 'results' / 'sweep.json').write_text(json.dumps(res, indent=1))
     plot_sweep(rows, ROOT / 'benchmarks' / 'results' / 'sweep.png')
     print(f"{m.task} test level {a.level}, {len(problems)} problems, temperature {m.temperature}; drawn now: {policy.drawn} samples")

@@ -97,21 +97,40 @@ def t_tutorials() -> str:
 
 def t_sweep() -> str:
     "Accuracy against search budget, every strategy on the same test problems (benchmarks/search_sweep.py)."
-    d = load('sweep.json'); rows = d['rows']
+    d = load('sweep.json'); rows, vs = d['rows'], d.get('vs_greedy', {})
     budgets = sorted({r['budget'] for r in rows if r['strategy'] != 'greedy' and not r['strategy'].startswith('beam')})
-    lines = ['| strategy | ' + ' | '.join(f"N={b}" for b in budgets) + f" | 95% CI at the largest N | tokens / problem there |",
-             '|---' * (len(budgets) + 3) + '|']
+    lines = ['| strategy | ' + ' | '.join(f"N={b}" for b in budgets) + ' | 95% CI at the largest N | minus greedy, paired (McNemar p) | tokens / problem there |',
+             '|---' * (len(budgets) + 4) + '|']
     for s in dict.fromkeys(r['strategy'] for r in rows):
         rs = {r['budget']: r for r in rows if r['strategy'] == s}; top = rs[max(rs)]
         cells = [f"{rs[b]['accuracy']:.1f}" if b in rs else '' for b in budgets]
-        if s.startswith('beam'): cells = [''] * len(budgets); cells[budgets.index(max(rs))] = f"{top['accuracy']:.1f} (beam@{max(rs)})" if max(rs) in budgets else ''
-        lines.append(f"| {s} | " + ' | '.join(cells) + f" | {ci(top['ci95'])} | {top['tokens']:,.0f} |")
+        if s.startswith('beam'): cells = [f"{rs[b]['accuracy']:.1f} (beam@{b})" if b in rs else '' for b in budgets]
+        p = f"{vs[s]['diff']:+.1f} ({vs[s]['p']:.2g})" if s in vs else ''
+        lines.append(f"| {s} | " + ' | '.join(cells) + f" | {ci(top['ci95'])} | {p} | {top['tokens']:,.0f} |")
     st = d['settings']
     lines += ['', f"{d['task']} {d['split']} split, level {d['level']}, {d['problems']} problems (the same for every row); temperature {st['temperature']}, "
               f"≤ {st['max_tokens']} tokens, seed {st['seed']}; N=1 of a sampled strategy is one sample."]
     return '\n'.join(lines) + '\n\n' + source(d, 'sweep.json')
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+def t_compound() -> str:
+    "Search on the learned policy against its own greedy (benchmarks/compound.py): the strategy chosen on dev, reported on test."
+    d = load('compound.json'); T = d['test']
+    name = lambda r: r['strategy'].replace('_', ' ') + (f" ({r['scorer']})" if r['scorer'] else '')
+    lines = ['| learned policy + | temperature | accuracy (%) | 95% CI | tokens / problem | ' + ' | '.join(T['by_level']) + ' |', '|---' * (5 + len(T['by_level'])) + '|']
+    for r in T['rows']:
+        k = f"{r['strategy']}({r['scorer']})" if r['scorer'] else r['strategy']
+        lines.append(f"| {name(r)}{' **(chosen on dev)**' if r['chosen'] else ''} | {r['temperature']} | {r['accuracy']:.1f} | {ci(r['ci95'])} | {r['tokens']:,.0f} | "
+                     + ' | '.join(f"{v[k]:.1f}" for v in T['by_level'].values()) + ' |')
+    s, c = d['search_minus_greedy'], d['chosen']
+    pick = c['strategy'].replace('_', ' ') + (f" ({c['scorer']})" if c['scorer'] else '')
+    lines += ['', f"{d['task']} test split, levels {', '.join(map(str, d['levels']))}, {T['problems']} problems (the same for every row), budget {d['budget']}, "
+              f"≤ {d['settings']['max_tokens']} tokens. Chosen on {d['dev']['problems']} dev problems among {len(d['dev']['rows']) - 1} (strategy, temperature) pairs: "
+              f"{pick} at temperature {c['temperature']}. "
+              f"Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], McNemar p = {s['p']}); "
+              f"target ≥ +10: **{'met' if d['met'] else 'missed'}**."]
+    return '\n'.join(lines) + '\n\n' + source(d, 'compound.json')
+
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
