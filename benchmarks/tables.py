@@ -40,6 +40,10 @@ def source(d:dict, file:str) -> str:
     if d.get('load_avg') is not None: parts.append(f"load average {d['load_avg']} at the end")
     return f"<sub>From `benchmarks/results/{file}`: {'; '.join(parts)}.</sub>"
 
+def table(lines:list, caption:str, d:dict, file:str) -> str:
+    "Table lines, a caption paragraph under them, then the provenance line."
+    return '\n'.join(lines + ['', caption]) + '\n\n' + source(d, file)
+
 def ci(c) -> str: return f"[{c[0]:.0f}, {c[1]:.0f}]" if c else ''
 
 def t_main() -> str:
@@ -49,9 +53,8 @@ def t_main() -> str:
     for k, r in d['rows'].items():
         lines.append(f"| {k} | {r['accuracy']:.1f} | {ci(r.get('ci95'))} | {r['tokens']} | {r['note']} |")
     c, t = d['config'], d.get('timings', {})
-    lines += ['', f"{c['task']} test split, level {c['level']}, {d['rows'][next(iter(d['rows']))]['problems']} problems; wall time "
-              f"**{d['wall_s'] / 60:.1f} min** ({', '.join(f'{k} {v / 60:.1f}' for k, v in t.items())})."]
-    return '\n'.join(lines) + '\n\n' + source(d, 'main_results.json')
+    return table(lines, f"{c['task']} test split, level {c['level']}, {d['rows'][next(iter(d['rows']))]['problems']} problems; wall time "
+                        f"**{d['wall_s'] / 60:.1f} min** ({', '.join(f'{k} {v / 60:.1f}' for k, v in t.items())}).", d, 'main_results.json')
 
 def t_engine() -> str:
     "Tokens/s of each engine on the same workloads."
@@ -108,9 +111,8 @@ def t_sweep() -> str:
         p = f"{vs[s]['diff']:+.1f} ({vs[s]['p']:.2g})" if s in vs else ''
         lines.append(f"| {s} | " + ' | '.join(cells) + f" | {ci(top['ci95'])} | {p} | {top['tokens']:,.0f} |")
     st = d['settings']
-    lines += ['', f"{d['task']} {d['split']} split, level {d['level']}, {d['problems']} problems (the same for every row); temperature {st['temperature']}, "
-              f"≤ {st['max_tokens']} tokens, seed {st['seed']}; N=1 of a sampled strategy is one sample."]
-    return '\n'.join(lines) + '\n\n' + source(d, 'sweep.json')
+    return table(lines, f"{d['task']} {d['split']} split, level {d['level']}, {d['problems']} problems (the same for every row); temperature {st['temperature']}, "
+                        f"≤ {st['max_tokens']} tokens, seed {st['seed']}; N=1 of a sampled strategy is one sample.", d, 'sweep.json')
 
 def t_compound() -> str:
     "Search on the learned policy against its own greedy (benchmarks/compound.py): the strategy chosen on dev, reported on test."
@@ -123,12 +125,10 @@ def t_compound() -> str:
                      + ' | '.join(f"{v[k]:.1f}" for v in T['by_level'].values()) + ' |')
     s, c = d['search_minus_greedy'], d['chosen']
     pick = c['strategy'].replace('_', ' ') + (f" ({c['scorer']})" if c['scorer'] else '')
-    lines += ['', f"{d['task']} test split, levels {', '.join(map(str, d['levels']))}, {T['problems']} problems (the same for every row), budget {d['budget']}, "
-              f"≤ {d['settings']['max_tokens']} tokens. Chosen on {d['dev']['problems']} dev problems among {len(d['dev']['rows']) - 1} (strategy, temperature) pairs: "
-              f"{pick} at temperature {c['temperature']}. "
-              f"Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], McNemar p = {s['p']}); "
-              f"target ≥ +10: **{'met' if d['met'] else 'missed'}**."]
-    return '\n'.join(lines) + '\n\n' + source(d, 'compound.json')
+    return table(lines, f"{d['task']} test split, levels {', '.join(map(str, d['levels']))}, {T['problems']} problems (the same for every row), budget {d['budget']}, "
+                        f"≤ {d['settings']['max_tokens']} tokens. Chosen on {d['dev']['problems']} dev problems among {len(d['dev']['rows']) - 1} (strategy, temperature) pairs: "
+                        f"{pick} at temperature {c['temperature']}. Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], "
+                        f"McNemar p = {s['p']}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, 'compound.json')
 
 TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
