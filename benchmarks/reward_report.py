@@ -1,14 +1,19 @@
 """Train the PRM and the Bradley-Terry RM on the embedded model's own arith training samples, then print the reward report
 on held-out arith test problems: AUROC, best-of-8 and weighted vote vs majority vote and pass@8, cost per scored sample.
 
-    .venv/bin/python benchmarks/reward_report.py                      # the measured run (hours on 2 busy CPU cores; resumable)
+    .venv/bin/python benchmarks/reward_report.py                      # the measured run (~30 min on 2 cores with vLLM; resumable)
     .venv/bin/python benchmarks/reward_report.py --policy tiny --quick  # a smoke run of every stage in a minute
+
+The measured run writes benchmarks/results/rewards_report.json (command, commit, date, machine, seconds) and
+rewards_report.png; the README's table is rendered from it. Sampling follows the main job (`MainConfig`: temperature
+and generation cap chosen on the dev split); the test problems are the same 200 level-1 problems as the search sweep.
 
 Every stage caches under --runs (samples, step labels, trained scorers, scores), so a killed run resumes where it stopped.
 Gold answers of *training* problems label the training data (pairs, step labels); test problems' gold answers only grade.
 """
 import argparse, json, os, sys, time
 from pathlib import Path
+from reasoner_kit.main import MainConfig
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault('MPLBACKEND', 'Agg')
@@ -36,11 +41,12 @@ def main(argv=None):
     ap.add_argument('--mc-solutions', type=int, default=4, help='solutions labelled per problem')
     ap.add_argument('--k-rollouts', type=int, default=4, help='rollouts per step prefix')
     ap.add_argument('--max-steps', type=int, default=3, help='steps labelled per solution (each costs k rollouts)')
-    ap.add_argument('--test-problems', type=int, default=40)
+    ap.add_argument('--test-problems', type=int, default=200)
     ap.add_argument('--samples', type=int, default=8)
-    ap.add_argument('--max-tokens', type=int, default=128)
+    ap.add_argument('--max-tokens', type=int, default=MainConfig.max_tokens, help="the main job's cap, chosen on dev")
+    ap.add_argument('--temperature', type=float, default=MainConfig.temperature, help="the main job's temperature, chosen on dev")
     ap.add_argument('--sep', default='\n', help='step separator for step labels and the PRM (SmolLM2 mostly writes one step per line)')
-    ap.add_argument('--scorers', default='arithmetic,logprob,judge:fallback=0.5,prm,rm')
+    ap.add_argument('--scorers', default='arithmetic,logprob,prm,rm', help="add 'judge:fallback=0.5' for the LLM judge (slow on 2 cores)")
     ap.add_argument('--threads', type=int, default=0, help='torch threads (0: 1 when the CPU is oversubscribed, else all)')
     ap.add_argument('--quick', action='store_true', help='tiny sizes: a smoke run')
     a = ap.parse_args(argv)
@@ -67,7 +73,8 @@ def main(argv=None):
     # 1. samples of training problems -> Bradley-Terry pairs (gold answers of training problems label them)
     t = time.time()
     train = load_task('arith', 'train', limit=a.train_problems, level=1)
-    pairs = preference_pairs(train, policy, PairConfig(n_samples=a.train_samples, max_pairs=a.max_pairs, max_tokens=a.max_tokens), out=data / 'pair_samples.jsonl')
+    pairs = preference_pairs(train, policy, PairConfig(n_samples=a.train_samples, max_pairs=a.max_pairs, max_tokens=a.max_tokens),
+                             out=data / 'pair_samples.jsonl')
     from reasoner_kit.core import read_jsonl
     samples = {r['id']: r for r in read_jsonl(data / 'pair_samples.jsonl')}
     acc = sum(sum(r['correct']) for r in samples.values()) / max(1, sum(len(r['correct']) for r in samples.values()))
@@ -113,14 +120,30 @@ def main(argv=None):
     specs = [{'prm': f"prm:{runs / 'prm'}", 'rm': f"rm:{runs / 'rm'}"}.get(s, s) for s in a.scorers.split(',') if s]
     specs = [s for s in specs if not s.startswith('rm:') or (runs / 'rm' / 'config.json').exists()]
     res = rewards_report(policy, 'arith', specs, n_problems=a.test_problems, n_samples=a.samples, out=runs / 'rewards_report',
-                         level=1, max_tokens=a.max_tokens)
+                         level=1, max_tokens=a.max_tokens, temperature=a.temperature)
     times['report'] = round(time.time() - t)
     print(f"[5] report ({times['report']}s)\n", flush=True)
     print(format_report(res))
     print(f"\nstage times (s): {json.dumps(times)}; total {(time.time() - t_all) / 60:.1f} min; "
           f"files: {runs / 'rewards_report'}/report.md, report.png, results.json")
     (runs / 'rewards_report' / 'stage_times.json').write_text(json.dumps(times, indent=1))
+    if not a.quick: save_results(a, res, times, time.time() - t_all, runs)
     return 0
+
+
+def save_results(a, res, times, seconds, runs):
+    "benchmarks/results/rewards_report.json (with provenance and 95% intervals) and its plot, for the README's table."
+    import shutil
+    from reasoner_kit.core import provenance
+    from reasoner_kit.evaluate import interval95
+    n = res['problems']
+    wilson = lambda acc: (lambda c: [c['low'], c['high']])(interval95([1] * round(acc * n / 100) + [0] * (n - round(acc * n / 100))))
+    ci = {k: {m: wilson(r[m]) for m in ('best_of_n', 'weighted_vote', 'majority', 'pass_at_n') if r.get(m) is not None} for k, r in res['rows'].items()}
+    settings = {k: getattr(a, k) for k in ('train_problems', 'train_samples', 'max_pairs', 'mc_problems', 'mc_solutions', 'k_rollouts', 'max_steps',
+                                            'test_problems', 'samples', 'max_tokens', 'temperature', 'scorers')}
+    dest = Path(__file__).resolve().parent / 'results'
+    (dest / 'rewards_report.json').write_text(json.dumps(dict(provenance(seconds), settings=settings, stage_seconds=times, ci95=ci, **res), indent=1))
+    shutil.copy(runs / 'rewards_report' / 'report.png', dest / 'rewards_report.png')
 
 
 if __name__ == '__main__':

@@ -130,7 +130,25 @@ def t_compound() -> str:
                         f"{pick} at temperature {c['temperature']}. Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], "
                         f"McNemar p = {s['p']}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, 'compound.json')
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+def t_rewards() -> str:
+    "How well each scorer separates right from wrong samples of held-out problems, and picks among them (benchmarks/reward_report.py)."
+    d = load('rewards_report.json'); n, R, C, st = d['samples'], d['rows'], d['ci95'], d['settings']
+    what = {'arithmetic': 'calculator: recomputes every `a op b = c` (no training)', 'logprob': "the policy's mean step probability",
+            'prm': f"PRM: a head on the frozen policy's hidden states, trained on Math-Shepherd MC step labels of {st['mc_problems']} training problems",
+            'rm': f"Bradley-Terry RM (TRL `RewardTrainer`) on (right, wrong) pairs of the policy's samples of {st['train_problems']} training problems",
+            'judge': 'LLM judge (the policy itself, a rubric prompt)'}
+    lines = [f"| scorer | what it is | AUROC | best-of-{n} % [95% CI] | weighted vote % [95% CI] | ms / sample |", '|---|---|---|---|---|---|']
+    for k, r in R.items():
+        if k == 'majority vote': continue
+        auc = 'n/a' if r['auroc'] is None else f"{r['auroc']:.3f}"
+        lines.append(f"| `{k}` | {what.get(k.split(':')[0], '')} | {auc} | {r['best_of_n']:.1f} {ci(C[k]['best_of_n'])} | {r['weighted_vote']:.1f} {ci(C[k]['weighted_vote'])} | {r['ms_per_sample']:,.1f} |")
+    b, bc = R['majority vote'], C['majority vote']
+    lines += [f"| majority vote (no scorer) | | | {b['majority']:.1f} {ci(bc['majority'])} | | |", f"| a random sample (no scorer) | | | {b['random_sample']:.1f} | | |",
+              f"| pass@{n} (oracle) | | | {b['pass_at_n']:.1f} {ci(bc['pass_at_n'])} | | |"]
+    return table(lines, f"{d['task']} test split, level {d['level']}, {d['problems']} problems × {n} samples (temperature {st['temperature']}, ≤ {st['max_tokens']} tokens); "
+                        f"AUROC over all {d['problems'] * n} samples, right against wrong. Stage times (s): {', '.join(f'{k} {v}' for k, v in d['stage_seconds'].items())}.", d, 'rewards_report.json')
+
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
