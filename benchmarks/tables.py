@@ -146,7 +146,12 @@ def t_rewards() -> str:
     lines += [f"| majority vote (no scorer) | | | {b['majority']:.1f} {ci(bc['majority'])} | | |", f"| a random sample (no scorer) | | | {b['random_sample']:.1f} | | |",
               f"| pass@{n} (oracle) | | | {b['pass_at_n']:.1f} {ci(bc['pass_at_n'])} | | |"]
     return table(lines, f"{d['task']} test split, level {d['level']}, {d['problems']} problems × {n} samples (temperature {st['temperature']}, ≤ {st['max_tokens']} tokens); "
-                        f"AUROC over all {d['problems'] * n} samples, right against wrong. Stage times (s): {', '.join(f'{k} {v}' for k, v in d['stage_seconds'].items())}.", d, 'rewards_report.json')
+                        f"AUROC over all {d['problems'] * n} samples, right against wrong. " + stages(d['stage_seconds']), d, 'rewards_report.json')
+
+def stages(t:dict) -> str:
+    "Stage times, or a note that every stage was read from an earlier pass's cache (a resumed run)."
+    if sum(t.values()) < 0.05 * 60 * len(t): return 'Every stage of this run was read from the cache of an earlier pass (a resumed run: its times are not the cost).'
+    return f"Stage times (s): {', '.join(f'{k} {v}' for k, v in t.items())}."
 
 TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
