@@ -23,7 +23,7 @@ os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault(
 from reasoner_kit.core import read_jsonl
 from reasoner_kit.data import load_task
 from reasoner_kit.learn.iterate import IterateConfig, iterate
-from reasoner_kit.main import machine
+from reasoner_kit.core import machine
 from reasoner_kit.learn.train import DPOTrainConfig, GRPOTrainConfig, SFTTrainConfig, plot_history
 
 def main():

@@ -20,7 +20,7 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 from reasoner_kit.data import load_task
 from reasoner_kit.grading import answer_reward
 from reasoner_kit.learn.data import format_reward, grpo_prompts
-from reasoner_kit.main import machine
+from reasoner_kit.core import machine
 from reasoner_kit.learn.iterate import model_dir_for
 from reasoner_kit.learn.train import GRPOTrainConfig, moving_average, plot_history, train_grpo
 

@@ -153,7 +153,27 @@ def stages(t:dict) -> str:
     if sum(t.values()) < 0.05 * 60 * len(t): return 'Every stage of this run was read from the cache of an earlier pass (a resumed run: its times are not the cost).'
     return f"Stage times (s): {', '.join(f'{k} {v}' for k, v in t.items())}."
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+def t_headline() -> str:
+    "Expert iteration on the embedded model, greedy pass@1 on held-out test problems per round (benchmarks/learning_headline.py)."
+    d = load('headline.json'); st, R = d['settings'], d['rounds']
+    m = lambda x: f"{x / 60:.1f} min" if x else ''
+    lines = ['| round | training rows | of them reference solutions | greedy pass@1 (%) | 95% CI | level 1 | level 2 | tokens / answer | sampling | training | eval | cumulative wall |',
+             '|---' * 12 + '|']
+    for r in R:
+        lv = r.get('by_level') or {}
+        lines.append(f"| {r['round']} | {r.get('train_rows') or ''} | {r.get('train_reference_rows', '') if r['round'] else ''} | {r['greedy_pass@1']:.1f} | {ci(d['ci95'].get('round' + str(r['round'])))} | "
+                     + ' | '.join(f"{lv[k]['greedy_pass@1']:.0f}" if k in lv else '' for k in ('1', '2'))
+                     + f" | {r['greedy_tokens']:.0f} | {m(r.get('gen_s'))} | {m(r.get('train_s'))} | {m(r['eval_s'])} | {m(r['wall_s'])} |")
+    v, h = d['vs_round0'], [d.get(k) for k in ('hard_before', 'hard_after')]
+    hard = f" Levels 3–4 ({h[0]['problems']} test problems, never trained on), greedy: {h[0]['greedy_pass@1']:.1f}% before, {h[1]['greedy_pass@1']:.1f}% after." if all(h) else ''
+    return table(lines, f"arith test split, levels 1–2, {st['test_limit']} problems (the same every round); {st['train_problems']} fresh training problems a round × "
+                        f"{st['samples']} samples at temperature {st['temperature']}, at most {st['per_problem']} right ones kept per problem"
+                        f"{'' if st['star_only'] else ', plus the reference solution of every training problem none of whose samples was right'}; "
+                        f"SFT {st['epochs']:g} epochs at lr {st['lr']:g}. Last round minus round 0: **{v['diff']:+.1f} points** (95% CI [{v['low']:.1f}, {v['high']:.1f}], "
+                        f"McNemar p = {v['p']}) in **{d['wall_min']} min**; target ≥ +{st['target']:g} in ≤ 3 rounds and ≤ 30 min: "
+                        f"**{'met' if d['gain'] >= st['target'] and d['wall_min'] <= 30 else 'missed'}**.{hard}", d, 'headline.json')
+
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'headline': t_headline, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
