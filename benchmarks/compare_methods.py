@@ -1,7 +1,7 @@
 """STaR/SFT vs DPO vs GRPO side by side at equal wall time (issue 5): one round of each from the same embedded policy,
 on the same training problems, evaluated (greedy pass@1) on the same held-out arith test problems of levels 1-2.
 
-- SFT (STaR): the policy samples 4 solutions at temperature 0.5 for each of --train-problems train problems; the right
+- SFT (STaR): the policy samples 4 solutions at the dev-chosen temperature (MainConfig.learn_temperature) for each of --train-problems train problems; the right
   ones (gold-answer check, train split only) are the SFT targets; 2 epochs. Its round time W = sampling + training.
 - DPO: the SAME samples (copied, so sampling costs what it cost SFT), right vs wrong pairs of the same problem with the
   length rule (learn_data.dpo_pairs); trains for at most W minus the sampling time.
@@ -11,16 +11,22 @@ Each uses only what the others use: the policy's own samples and the train split
 solutions). Prints one table (method, rows, steps, sampling s, training s, round s, greedy pass@1 by level), writes
 it to --out/compare.md and compare.json, and plots the GRPO reward curve. Resumable: re-run after a kill.
 
+SFT and DPO train with bf16 compute where it is fast (fp32 master weights), as the main job; GRPO trains in fp32 (its
+generation runs on vLLM, colocated). Writes benchmarks/results/compare.json (command, commit, date, machine, seconds;
+each method against the base on the same test problems: McNemar's paired test) unless --no-results.
+
 Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160]
      [--base-eval runs/headline/round0/eval --samples-from runs/headline]   (reuse the headline's base evaluation and round-1 samples)
 """
-import argparse, json, os, shutil, time
+import argparse, json, os, shutil, sys, time
 from dataclasses import replace
 from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault('MPLBACKEND', 'Agg')
 
-from reasoner_kit.core import read_jsonl
+from reasoner_kit.core import bf16_fast, provenance, read_jsonl
+from reasoner_kit.evaluate import interval95, paired_diff
+from reasoner_kit.main import MainConfig
 from reasoner_kit.data import load_task
 from reasoner_kit.learn.iterate import IterateConfig, iterate
 from reasoner_kit.core import machine
@@ -29,7 +35,7 @@ from reasoner_kit.learn.train import DPOTrainConfig, GRPOTrainConfig, SFTTrainCo
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--train-problems', type=int, default=160)
-    ap.add_argument('--test-limit', type=int, default=100)
+    ap.add_argument('--test-limit', type=int, default=200)
     ap.add_argument('--dpo-lr', type=float, default=5e-6)
     ap.add_argument('--grpo-lr', type=float, default=5e-6)
     ap.add_argument('--grpo-prompts', type=int, default=2, help='prompts per GRPO step (x 8 generations)')
@@ -37,18 +43,21 @@ def main():
     ap.add_argument('--samples-from', default=None,
                     help="an iterate folder whose round 1 sampled the same policy on the same problems with the same settings and seed "
                          "(the headline's): its samples and their measured sampling time are reused")
+    ap.add_argument('--no-results', action='store_true', help='do not write benchmarks/results/compare.json (a trial run)')
     ap.add_argument('--out', default='runs/compare')
     a = ap.parse_args()
-    out = Path(a.out)
-    cfg = IterateConfig(levels=(1, 2), train_per_round=a.train_problems, samples=4, temperature=0.5, per_problem=2,
+    out, t0 = Path(a.out), time.time()
+    cfg = IterateConfig(levels=(1, 2), train_per_round=a.train_problems, samples=4, temperature=MainConfig.learn_temperature, per_problem=2,
                         test_limit=a.test_limit, eval_samples=0, max_tokens=160,
-                        sft=SFTTrainConfig(epochs=2, lr=5e-5, batch_size=8, micro_batch=8, save_steps=10))
+                        sft=SFTTrainConfig(epochs=2, lr=5e-5, batch_size=8, micro_batch=8, save_steps=10, bf16=bf16_fast()))
     print(f"equal wall time: SFT vs DPO vs GRPO, one round from the embedded policy; {machine()}", flush=True)
     # 1. STaR/SFT: its measured round (sampling + training) sets the budget W
     if a.samples_from:   # reuse identical samples (same policy, problems, settings, seed) and the time they took
         src, dst = Path(a.samples_from), out / 'sft' / 'round1'
         dst.mkdir(parents=True, exist_ok=True)
-        if not (dst / 'traces.jsonl').exists(): shutil.copy(src / 'round1' / 'traces.jsonl', dst / 'traces.jsonl')
+        if not (dst / 'traces.jsonl').exists():   # the samples and the settings they were made with (a mismatch then refuses)
+            shutil.copy(src / 'round1' / 'traces.jsonl', dst / 'traces.jsonl')
+            if (src / 'round1' / 'settings.json').exists(): shutil.copy(src / 'round1' / 'settings.json', dst / 'settings.json')
         ids = [p.id for p in load_task('arith', 'train', limit=a.train_problems, level=[1, 2])]
         if [r['id'] for r in read_jsonl(dst / 'traces.jsonl')] != ids: raise SystemExit(f"{src} sampled other problems: drop --samples-from")
         gen_s = next(r for r in read_jsonl(src / 'rounds.jsonl') if r['round'] == 1)['gen_s']
@@ -61,7 +70,7 @@ def main():
     d_rd = out / 'dpo' / 'round1'; d_rd.mkdir(parents=True, exist_ok=True)
     if not (d_rd / 'traces.jsonl').exists(): shutil.copy(s1['traces'], d_rd / 'traces.jsonl')   # iterate says where the SFT round's samples are
     dcfg = replace(cfg, dpo=DPOTrainConfig(epochs=2, lr=a.dpo_lr, batch_size=8, micro_batch=4, save_steps=10,
-                                           max_wall_s=max(60.0, W - s1['gen_s'])))
+                                           max_wall_s=max(60.0, W - s1['gen_s']), bf16=bf16_fast()))
     d1 = iterate('embedded', 'arith', 1, 'dpo', dcfg, out / 'dpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]
     d1['gen_s'] = s1['gen_s']                      # the samples it trained on cost this much (in the SFT round)
     print(f"DPO: greedy {d1['greedy_pass@1']:.1f}, {d1['train_rows']} pair rows, training {d1['train_s']:.0f} s", flush=True)
@@ -88,6 +97,19 @@ def main():
     plot_history({'grpo': hist}, keys=('rewards/answer_reward/mean', 'completions/mean_length'),
                  path=out / 'grpo_reward.png', title=f'GRPO in the equal-time comparison ({W / 60:.0f} min)')
     print(f"table: {out / 'compare.md'}; GRPO curve: {out / 'grpo_reward.png'}")
+    if a.no_results: return
+    correct = lambda d: {r['id']: int(r['greedy']['correct']) for r in read_jsonl(Path(d) / 'samples.jsonl')}
+    base_c = correct(a.base_eval or out / 'sft' / 'round0' / 'eval')
+    ids = sorted(base_c)
+    stats = {'base (embedded)': dict(ci95=(lambda c: [c['low'], c['high']])(interval95([base_c[i] for i in ids])))}
+    for k, m in (('STaR / SFT', 'sft'), ('DPO', 'dpo'), ('GRPO', 'grpo')):
+        c = correct(out / m / 'round1' / 'eval'); x = [c[i] for i in ids]
+        stats[k] = dict(ci95=(lambda v: [v['low'], v['high']])(interval95(x)), vs_base=paired_diff(x, [base_c[i] for i in ids]))
+    dest = Path(__file__).resolve().parent / 'results'
+    shutil.copy(out / 'grpo_reward.png', dest / 'compare_grpo_reward.png')
+    (dest / 'compare.json').write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/compare_methods.py ' + ' '.join(sys.argv[1:]),
+        settings=vars(a), temperature=cfg.temperature, budget_s=W, problems=len(ids), rows=rows, stats=stats), indent=1, default=str))
+    print(f"wrote {dest / 'compare.json'}")
 
 if __name__ == '__main__':
     main()

@@ -8,11 +8,16 @@ the answer reward fell. Each step samples `--generations` completions for `--pro
 Prints the per-step mean reward, a moving average, the wall time, and saves the curve as a PNG.
 Resumable: checkpoints every 5 steps under --out; run the same command again after a kill.
 
-Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--skip N] [--steps 40] [--prompts 2] [--max-tokens 128]
-Measured (README): --policy runs/headline/round1/train/model --skip 160 --levels 1,2 --steps 24 --prompts 4 --generations 4
-                   --temperature 0.8 --lr 1e-5 --out runs/grpo_sft
+With --eval-problems N (default 200) the starting and the trained policy answer the same N held-out arith test problems
+(greedy, levels --levels) before and after, compared with McNemar's paired test. The curve is judged by the mean answer
+reward of the first and the last quarter of the steps (Welch's t-test on the step means) and the least-squares slope
+over all steps with its 95% interval. Writes benchmarks/results/grpo_curve.json (command, commit, date, machine,
+seconds) and grpo_reward.png unless --no-results.
+
+Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--skip N] [--steps 100] [--prompts 2] [--max-tokens 128]
+Measured (README): --policy runs/headline/round1/train/model --skip 160 --levels 1,2 --out runs/grpo_sft
 """
-import argparse, json, os, time
+import argparse, json, math, os, shutil, sys, time
 from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')
@@ -20,13 +25,15 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 from reasoner_kit.data import load_task
 from reasoner_kit.grading import answer_reward
 from reasoner_kit.learn.data import format_reward, grpo_prompts
-from reasoner_kit.core import machine
+from reasoner_kit.core import machine, provenance
+from reasoner_kit.evaluate import EvalConfig, evaluate, interval95, paired_diff
+from reasoner_kit.policy.vllm_engine import close_policy, local_policy
 from reasoner_kit.learn.iterate import model_dir_for
 from reasoner_kit.learn.train import GRPOTrainConfig, moving_average, plot_history, train_grpo
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--steps', type=int, default=40)
+    ap.add_argument('--steps', type=int, default=100)
     ap.add_argument('--generations', type=int, default=8, help='completions per prompt (the GRPO group)')
     ap.add_argument('--prompts', type=int, default=2, help='prompts per optimizer step')
     ap.add_argument('--max-tokens', type=int, default=128)
@@ -36,6 +43,8 @@ def main():
     ap.add_argument('--policy', default='embedded', help="'embedded' or a model directory (e.g. an SFT round's train/model)")
     ap.add_argument('--format-bonus', action='store_true', help='add format_reward (0.2 for an answer line) to the reward')
     ap.add_argument('--skip', type=int, default=0, help='skip the first N train problems (those an SFT policy was trained on)')
+    ap.add_argument('--eval-problems', type=int, default=200, help='held-out test problems answered greedily before and after (0: skip)')
+    ap.add_argument('--no-results', action='store_true', help='do not write benchmarks/results/grpo_curve.json (a trial run)')
     ap.add_argument('--out', default='runs/grpo_curve')
     a = ap.parse_args()
     t0 = time.time()
@@ -63,6 +72,39 @@ def main():
     with open(json_path, 'w') as f:
         json.dump(dict(machine=machine(), args=vars(a), answer_reward=rs, first=first, last=last, wall_s=res.wall_s), f, indent=1)
     print(f"plot: {a.out}/reward.png; numbers: {json_path}")
+    stats = dict(curve_stats([v for _, v in rs]), steps=len(rs))
+    print(f"first quarter {stats['first']:.3f}, last quarter {stats['last']:.3f}: {stats['last_minus_first']:+.3f} (Welch p {stats['p']:.3g}); "
+          f"slope per 100 steps {stats['slope_per_100']:+.3f} [{stats['slope_low']:+.3f}, {stats['slope_high']:+.3f}]")
+    ev = {}
+    if a.eval_problems:   # the starting and the trained policy on the same held-out test problems
+        test = load_task('arith', 'test', limit=a.eval_problems, level=levels)
+        for tag, d in (('before', model_dir_for(a.policy)), ('after', res.model_dir)):
+            pol = local_policy(str(d), tag)
+            ev[tag] = evaluate(pol, test, EvalConfig(samples=0, max_tokens=a.max_tokens), out=Path(a.out) / f'eval_{tag}', desc=f'{tag}: eval'); close_policy(pol)
+            print(f"greedy pass@1 {tag}: {ev[tag]['greedy_pass@1']:.1f} on {len(test)} test problems", flush=True)
+        c = {t: [int(r['greedy']['correct']) for r in ev[t]['records']] for t in ev}
+        ev = dict(problems=len(test), **{t: dict(greedy_pass_at_1=ev[t]['greedy_pass@1'], ci95=[interval95(c[t])['low'], interval95(c[t])['high']]) for t in c},
+                  after_minus_before=paired_diff(c['after'], c['before']))
+    if not a.no_results:
+        dest = Path(__file__).resolve().parent / 'results'
+        shutil.copy(f'{a.out}/reward.png', dest / 'grpo_reward.png')
+        (dest / 'grpo_curve.json').write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/grpo_curve.py ' + ' '.join(sys.argv[1:]),
+            settings=vars(a), trainer_s=res.wall_s, resumed_from=res.resumed_from, answer_reward=rs, mean_length=sorted(lens.items()), curve=stats, eval=ev), indent=1, default=str))
+        print(f"wrote {dest / 'grpo_curve.json'}")
+
+def curve_stats(xs:list) -> dict:
+    "Means of the first and last quarter of the step rewards (Welch's t-test, normal approximation) and the least-squares slope with its 95% interval."
+    import numpy as np
+    x = np.asarray(xs, dtype=float); n = len(x); k = max(2, n // 4)
+    f, l = x[:k], x[-k:]
+    se = math.sqrt(f.var(ddof=1) / k + l.var(ddof=1) / k) or 1e-12
+    z = (l.mean() - f.mean()) / se; p = math.erfc(abs(z) / math.sqrt(2))
+    t = np.arange(n, dtype=float); tc = t - t.mean()
+    b = float((tc * (x - x.mean())).sum() / (tc ** 2).sum()); resid = x - x.mean() - b * tc
+    sb = math.sqrt(float((resid ** 2).sum()) / max(1, n - 2) / float((tc ** 2).sum()))
+    r = lambda v: round(float(v), 4)
+    return dict(quarter=k, first=r(f.mean()), last=r(l.mean()), last_minus_first=r(l.mean() - f.mean()), p=r(p),
+                slope_per_100=r(100 * b), slope_low=r(100 * (b - 1.959964 * sb)), slope_high=r(100 * (b + 1.959964 * sb)))
 
 if __name__ == '__main__':
     main()

@@ -173,7 +173,41 @@ def t_headline() -> str:
                         f"McNemar p = {v['p']}) in **{d['wall_min']} min**; target ≥ +{st['target']:g} in ≤ 3 rounds and ≤ 30 min: "
                         f"**{'met' if d['gain'] >= st['target'] and d['wall_min'] <= 30 else 'missed'}**.{hard}", d, 'headline.json')
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'headline': t_headline, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+def t_compare() -> str:
+    "SFT vs DPO vs GRPO, one round each from the same policy at equal wall time (benchmarks/compare_methods.py)."
+    d = load('compare.json'); S = d['stats']
+    lines = ['| method | training rows | optimizer steps | sampling | training | round | greedy pass@1 (%) | 95% CI | minus base, paired (McNemar p) | level 1 | level 2 |',
+             '|---' * 11 + '|']
+    for k, r in d['rows'].items():
+        lv, v = r.get('by_level') or {}, S[k].get('vs_base')
+        m = lambda x: f"{x / 60:.1f} min" if x else ''
+        vs = f"{v['diff']:+.1f} ({v['p']:.2g})" if v else ''
+        lines.append(f"| {k} | {r.get('train_rows') or ''} | {r.get('train_steps') or ''} | {m(r['gen_s'])} | {m(r['train_s'])} | {m(r['gen_s'] + r['train_s'])} | "
+                     f"{r['greedy_pass@1']:.1f} | {ci(S[k]['ci95'])} | {vs} | "
+                     + ' | '.join(f"{lv[l]['greedy_pass@1']:.0f}" if l in lv else '' for l in ('1', '2')) + ' |')
+    st = d['settings']
+    return table(lines, f"arith test split, levels 1–2, {d['problems']} problems (the same for every row); one round from the embedded policy on the same "
+                        f"{st['train_problems']} training problems, 4 samples each at temperature {d['temperature']}; the budget is the STaR/SFT round "
+                        f"({d['budget_s'] / 60:.1f} min): DPO trains on the same samples for the rest of it, GRPO samples online for all of it "
+                        f"(lr: DPO {st['dpo_lr']:g}, GRPO {st['grpo_lr']:g}, {st['grpo_prompts']} prompts × 8 completions a step); evaluation time not included.", d, 'compare.json')
+
+def t_grpo_curve() -> str:
+    "GRPO's mean answer reward over steps, and the policy before and after on held-out problems (benchmarks/grpo_curve.py)."
+    d = load('grpo_curve.json'); c, st, e = d['curve'], d['settings'], d.get('eval') or {}
+    lines = ['| measure | value |', '|---|---|',
+             f"| steps × prompts × completions | {c['steps']} × {st['prompts']} × {st['generations']} (≤ {st['max_tokens']} tokens, temperature {st['temperature']}, lr {st['lr']:g}) |",
+             f"| mean answer reward, first {c['quarter']} steps | {c['first']:.3f} |", f"| mean answer reward, last {c['quarter']} steps | {c['last']:.3f} |",
+             f"| last minus first (Welch p) | {c['last_minus_first']:+.3f} ({c['p']:.2g}) |",
+             f"| least-squares slope per 100 steps [95% CI] | {c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] |"]
+    if e: lines += [f"| greedy pass@1 on {e['problems']} held-out test problems, before → after | {e['before']['greedy_pass_at_1']:.1f} {ci(e['before']['ci95'])} → "
+                    f"{e['after']['greedy_pass_at_1']:.1f} {ci(e['after']['ci95'])} |",
+                    f"| after minus before, paired (McNemar p) | {e['after_minus_before']['diff']:+.1f} [{e['after_minus_before']['low']:.1f}, {e['after_minus_before']['high']:.1f}] ({e['after_minus_before']['p']:.2g}) |"]
+    rising = c['slope_low'] > 0 and c['p'] < 0.05
+    return table(lines, f"TRL `GRPOTrainer` from `{st['policy']}` on arith training prompts of levels {st['levels']} it was not trained on (skipping the first {st['skip']}); "
+                        f"the verifier's answer reward is the only reward, no KL term; trainer time {d['trainer_s'] / 60:.1f} min. "
+                        f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**.", d, 'grpo_curve.json')
+
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
