@@ -44,6 +44,8 @@ def table(lines:list, caption:str, d:dict, file:str) -> str:
     "Table lines, a caption paragraph under them, then the provenance line."
     return '\n'.join(lines + ['', caption]) + '\n\n' + source(d, file)
 
+def pval(p) -> str: return '< 0.001' if p < 0.001 else f"{p:.2g}"
+
 def ci(c) -> str: return f"[{c[0]:.0f}, {c[1]:.0f}]" if c else ''
 
 def t_main() -> str:
@@ -170,7 +172,7 @@ def t_headline() -> str:
                         f"{st['samples']} samples at temperature {st['temperature']}, at most {st['per_problem']} right ones kept per problem"
                         f"{'' if st['star_only'] else ', plus the reference solution of every training problem none of whose samples was right'}; "
                         f"SFT {st['epochs']:g} epochs at lr {st['lr']:g}. Last round minus round 0: **{v['diff']:+.1f} points** (95% CI [{v['low']:.1f}, {v['high']:.1f}], "
-                        f"McNemar p = {v['p']}) in **{d['wall_min']} min**; target ≥ +{st['target']:g} in ≤ 3 rounds and ≤ 30 min: "
+                        f"McNemar p {pval(v['p'])}) in **{d['wall_min']} min**; target ≥ +{st['target']:g} in ≤ 3 rounds and ≤ 30 min: "
                         f"**{'met' if d['gain'] >= st['target'] and d['wall_min'] <= 30 else 'missed'}**.{hard}", d, 'headline.json')
 
 def t_compare() -> str:
@@ -181,7 +183,7 @@ def t_compare() -> str:
     for k, r in d['rows'].items():
         lv, v = r.get('by_level') or {}, S[k].get('vs_base')
         m = lambda x: f"{x / 60:.1f} min" if x else ''
-        vs = f"{v['diff']:+.1f} ({v['p']:.2g})" if v else ''
+        vs = f"{v['diff']:+.1f} ({pval(v['p'])})" if v else ''
         lines.append(f"| {k} | {r.get('train_rows') or ''} | {r.get('train_steps') or ''} | {m(r['gen_s'])} | {m(r['train_s'])} | {m(r['gen_s'] + r['train_s'])} | "
                      f"{r['greedy_pass@1']:.1f} | {ci(S[k]['ci95'])} | {vs} | "
                      + ' | '.join(f"{lv[l]['greedy_pass@1']:.0f}" if l in lv else '' for l in ('1', '2')) + ' |')
@@ -197,11 +199,11 @@ def t_grpo_curve() -> str:
     lines = ['| measure | value |', '|---|---|',
              f"| steps × prompts × completions | {c['steps']} × {st['prompts']} × {st['generations']} (≤ {st['max_tokens']} tokens, temperature {st['temperature']}, lr {st['lr']:g}) |",
              f"| mean answer reward, first {c['quarter']} steps | {c['first']:.3f} |", f"| mean answer reward, last {c['quarter']} steps | {c['last']:.3f} |",
-             f"| last minus first (Welch p) | {c['last_minus_first']:+.3f} ({c['p']:.2g}) |",
+             f"| last minus first (Welch p) | {c['last_minus_first']:+.3f} ({pval(c['p'])}) |",
              f"| least-squares slope per 100 steps [95% CI] | {c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] |"]
     if e: lines += [f"| greedy pass@1 on {e['problems']} held-out test problems, before → after | {e['before']['greedy_pass_at_1']:.1f} {ci(e['before']['ci95'])} → "
                     f"{e['after']['greedy_pass_at_1']:.1f} {ci(e['after']['ci95'])} |",
-                    f"| after minus before, paired (McNemar p) | {e['after_minus_before']['diff']:+.1f} [{e['after_minus_before']['low']:.1f}, {e['after_minus_before']['high']:.1f}] ({e['after_minus_before']['p']:.2g}) |"]
+                    f"| after minus before, paired (McNemar p) | {e['after_minus_before']['diff']:+.1f} [{e['after_minus_before']['low']:.1f}, {e['after_minus_before']['high']:.1f}] ({pval(e['after_minus_before']['p'])}) |"]
     rising = c['slope_low'] > 0 and c['p'] < 0.05
     return table(lines, f"TRL `GRPOTrainer` from `{st['policy']}` on arith training prompts of levels {st['levels']} it was not trained on (skipping the first {st['skip']}); "
                         f"the verifier's answer reward is the only reward, no KL term; trainer time {d['trainer_s'] / 60:.1f} min. "
