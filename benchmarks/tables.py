@@ -209,7 +209,24 @@ def t_grpo_curve() -> str:
                         f"the verifier's answer reward is the only reward, no KL term; trainer time {d['trainer_s'] / 60:.1f} min. "
                         f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**.", d, 'grpo_curve.json')
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+def t_search_bench() -> str:
+    "The tree core against its Python twin, search overhead around the model, batched frontier expansion (three benchmark scripts)."
+    t, o, b = load('bench_tree.json'), load('bench_search_overhead.json'), load('bench_batching.json')
+    B, d10 = t['batched'], t['depth10']
+    os_, bs = o['settings'], b['settings']
+    lines = ['| benchmark | measured | target |', '|---|---|---|',
+             f"| (a) tree core vs Python twin, {B['B']:,} trees batched (`bench_tree.py`) | {B['same_state_speedup']:.1f}× faster; {B['c_us_per_tree_step']:.2f} µs per tree-step | ≥ 30× |",
+             f"| (a) depth-10 select + backprop, " + ' / '.join(f"{x['B']:,}" for x in d10) + " trees batched | "
+             + ' / '.join(f"{x['uct_us']:.2f} µs (UCT), {x['puct_us']:.2f} µs (PUCT)" for x in d10) + " per tree | ≤ 1 µs |",
+             f"| (a) one tree growing to {t['one_tree']['nodes']:,} nodes | {t['one_tree']['growth_speedup']:.1f}× | ≥ 30× |",
+             f"| (b) MCTS wall time outside policy calls (`bench_search_overhead.py`: {os_['problems']} problems × {os_['budget']} simulations, embedded model on {o['engine']}) | "
+             f"{o['outside_policy_pct']:.2f} % (search {o['search_s'] * 1000:.0f} ms, scorer {o['scorer_s'] * 1000:.0f} ms of {o['wall_s']:.0f} s) | ≤ 2 % |",
+             f"| (c) batched frontier vs node-by-node expansion, equal samples (`bench_batching.py`: {b['nodes']} nodes × {bs['width']} children, ≤ {bs['step_tokens']} tokens, {b['engine']}) | "
+             f"{b['speedup']:.2f}× ({b['batched']['seconds']:.1f} s vs {b['node_by_node']['seconds']:.1f} s) | ≥ 4× |"]
+    return '\n'.join(lines + ['', f"Tree timings use {t['clock']}; the other two are wall time."]) + '\n\n' + '\n'.join(
+        source(x, f) for x, f in ((t, 'bench_tree.json'), (o, 'bench_search_overhead.json'), (b, 'bench_batching.json')))
+
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
