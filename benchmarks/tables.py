@@ -116,9 +116,9 @@ def t_sweep() -> str:
     return table(lines, f"{d['task']} {d['split']} split, level {d['level']}, {d['problems']} problems (the same for every row); temperature {st['temperature']}, "
                         f"≤ {st['max_tokens']} tokens, seed {st['seed']}; N=1 of a sampled strategy is one sample.", d, 'sweep.json')
 
-def t_compound() -> str:
+def t_compound(file:str='compound.json') -> str:
     "Search on the learned policy against its own greedy (benchmarks/compound.py): the strategy chosen on dev, reported on test."
-    d = load('compound.json'); T = d['test']
+    d = load(file); T = d['test']
     name = lambda r: r['strategy'].replace('_', ' ') + (f" ({r['scorer']})" if r['scorer'] else '')
     lines = ['| learned policy + | temperature | accuracy (%) | 95% CI | tokens / problem | ' + ' | '.join(T['by_level']) + ' |', '|---' * (5 + len(T['by_level'])) + '|']
     for r in T['rows']:
@@ -130,7 +130,7 @@ def t_compound() -> str:
     return table(lines, f"{d['task']} test split, levels {', '.join(map(str, d['levels']))}, {T['problems']} problems (the same for every row), budget {d['budget']}, "
                         f"≤ {d['settings']['max_tokens']} tokens. Chosen on {d['dev']['problems']} dev problems among {len(d['dev']['rows']) - 1} (strategy, temperature) pairs: "
                         f"{pick} at temperature {c['temperature']}. Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], "
-                        f"McNemar p = {s['p']}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, 'compound.json')
+                        f"McNemar p {pval(s['p'])}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, file)
 
 def t_rewards() -> str:
     "How well each scorer separates right from wrong samples of held-out problems, and picks among them (benchmarks/reward_report.py)."
@@ -226,7 +226,7 @@ def t_search_bench() -> str:
     return '\n'.join(lines + ['', f"Tree timings use {t['clock']}; the other two are wall time."]) + '\n\n' + '\n'.join(
         source(x, f) for x, f in ((t, 'bench_tree.json'), (o, 'bench_search_overhead.json'), (b, 'bench_batching.json')))
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
