@@ -8,8 +8,10 @@ with the embedded SmolLM2-135M policy, and splits the wall time into:
 Target (issue 3): search + scorer <= 2% of the wall time, i.e. the model is the bottleneck.
 
 Run: .venv/bin/python benchmarks/bench_search_overhead.py [--problems 8] [--budget 8] [--backend c|py]
+Writes benchmarks/results/bench_search_overhead.json (command, commit, date, machine, seconds) unless --no-results.
 """
-import argparse, os, time
+import argparse, json, os, time
+from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
 
 from reasoner_kit.core import set_seed
@@ -37,7 +39,9 @@ def main():
     ap.add_argument('--budget', type=int, default=8, help='MCTS simulations per problem')
     ap.add_argument('--width', type=int, default=4, help='children per expansion')
     ap.add_argument('--backend', default='c', choices=['c', 'py'], help='tree core: compiled or the Python reference')
+    ap.add_argument('--no-results', action='store_true', help='do not write benchmarks/results/bench_search_overhead.json')
     a = ap.parse_args()
+    t0 = time.perf_counter()
     set_seed(0); load_strategies()
     policy = Timed(load_policy('embedded'), ['generate', 'token_logprobs'])
     scorer = Timed(ArithmeticScorer(), ['score', 'score_steps'])
@@ -56,6 +60,13 @@ def main():
     print(f"scorer          {scorer.seconds:8.3f} s  {100 * scorer.seconds / wall:6.2f} %")
     print(f"search (rest)   {other:8.3f} s  {100 * other / wall:6.2f} %")
     print(f"outside policy calls: {100 * (wall - policy.seconds) / wall:.2f} % of wall time (target <= 2 %)")
+    if not a.no_results:
+        from reasoner_kit.core import provenance
+        dest = Path(__file__).resolve().parent / 'results' / 'bench_search_overhead.json'
+        dest.write_text(json.dumps(dict(provenance(time.perf_counter() - t0), settings=vars(a), engine=type(policy.obj).__name__, wall_s=round(wall, 2),
+                                        policy_s=round(policy.seconds, 3), scorer_s=round(scorer.seconds, 4), search_s=round(other, 4), tokens=tokens,
+                                        policy_calls=policy.calls, outside_policy_pct=round(100 * (wall - policy.seconds) / wall, 3)), indent=1))
+        print(f"wrote {dest}")
 
 if __name__ == '__main__':
     main()

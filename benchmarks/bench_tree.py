@@ -1,7 +1,8 @@
 """Benchmark of the tree core: the C++ `CTrees` against the pure-Python reference `PyTrees` (reasoner_kit.search.tree).
 
-Run: `.venv/bin/python benchmarks/bench_tree.py` after `python setup.py build_ext --inplace` (under a minute;
-`--quick` for a smoke run). It prints measured numbers; it is not a test.
+Run: `.venv/bin/python benchmarks/bench_tree.py` after `python setup.py build_ext --inplace` (a few minutes;
+`--quick` for a smoke run). It prints measured numbers and writes benchmarks/results/bench_tree.json (command, commit,
+date, machine, seconds; not with --quick); it is not a test.
 
 A *simulation step* is one round of search bookkeeping for every tree in the batch:
     select (UCT, c=1) -> expand (add one child) -> backprop (one random value, from the new child).
@@ -24,7 +25,7 @@ starting again from a snapshot of that state.
 Clock: CPU time of this process (`time.process_time`) by default, so that other jobs on a shared machine do not
 count against either backend (all the work here is single-threaded); `--wall` uses wall-clock time instead.
 """
-import argparse, os, platform, sys, time
+import argparse, json, os, platform, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,14 @@ def main():
         print(f"  (c) depth 10, B={c['B']}: C++ {c['uct'][0] * 1e6:.3f} us (UCT) / {c['puct'][0] * 1e6:.3f} us (PUCT) "
               f"per tree per select + backprop; speed-up {c['uct'][1]:.0f}x / {c['puct'][1]:.0f}x")
     print(f"total benchmark time {time.perf_counter() - t0:.0f} s")
+    if not quick:
+        from reasoner_kit.core import provenance
+        res = dict(provenance(time.perf_counter() - t0), clock='wall' if args.wall else 'process CPU time',
+                   one_tree=dict(nodes=100_000, growth_speedup=a['growth'], same_state_speedup=a['same']),
+                   batched=dict(B=b['B'], nodes=1_000, same_state_speedup=b['same'], c_us_per_tree_step=b['c_tree_step'] * 1e6),
+                   depth10=[dict(B=c['B'], uct_us=c['uct'][0] * 1e6, puct_us=c['puct'][0] * 1e6, uct_speedup=c['uct'][1], puct_speedup=c['puct'][1]) for c in cs])
+        dest = Path(__file__).resolve().parent / 'results' / 'bench_tree.json'
+        dest.write_text(json.dumps(res, indent=1)); print(f"wrote {dest}")
 
 
 if __name__ == '__main__':

@@ -8,7 +8,8 @@ temperature are reported too (they re-rank the same samples), marked as not chos
 16 samples per problem through a `CachedPolicy`.
 
 Run:  .venv/bin/python benchmarks/compound.py [--model runs/main/learn/round1/train/model]      (~12 min on 2 cores)
-Writes benchmarks/results/compound.json (command, commit, date, machine, seconds); runs in runs/compound/.
+      .venv/bin/python benchmarks/compound.py --model runs/headline/round2/train/model --out runs/compound_headline --results compound_headline.json
+Writes benchmarks/results/compound.json, or --results NAME (command, commit, date, machine, seconds); runs in --out.
 """
 import argparse, json, os, sys, time
 from pathlib import Path
@@ -49,6 +50,7 @@ def main():
     ap.add_argument('--budget', type=int, default=16)
     ap.add_argument('--temperatures', default='0.3,0.7', help='candidate sampling temperatures, chosen among on dev')
     ap.add_argument('--out', default='runs/compound')
+    ap.add_argument('--results', default='compound.json', help='the results file under benchmarks/results/')
     a = ap.parse_args()
     if not (Path(a.model) / 'config.json').exists(): raise SystemExit(f"no model at {a.model}: run `make run` first, or pass --model")
     t0, out, levels = time.time(), Path(a.out), [int(x) for x in a.levels.split(',')]
@@ -71,7 +73,7 @@ def main():
                chosen=dict(strategy=best['strategy'], scorer=best['scorer'], temperature=best['temperature']),
                test=dict(problems=len(test_probs), rows=[dict(brief(r), chosen=r is chosen) for r in test], by_level=by_level),
                search_minus_greedy=d, target='chosen search >= greedy + 10 points', met=d['diff'] >= 10)
-    (ROOT / 'benchmarks' / 'results' / 'compound.json').write_text(json.dumps(res, indent=1))
+    (ROOT / 'benchmarks' / 'results' / a.results).write_text(json.dumps(res, indent=1))
     for r in test: print(f"| {r['strategy']} | {r['scorer']} | {r['temperature']} | {r['accuracy']:.1f} [{r['ci95'][0]:.0f}, {r['ci95'][1]:.0f}] | {r['tokens']:.0f} |{' chosen' if r is chosen else ''}")
     print(f"chosen - greedy: {d['diff']:+.1f} points [{d['low']:.1f}, {d['high']:.1f}], McNemar p={d['p']}; target (>= +10) {'met' if res['met'] else 'missed'}")
 

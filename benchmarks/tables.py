@@ -44,6 +44,8 @@ def table(lines:list, caption:str, d:dict, file:str) -> str:
     "Table lines, a caption paragraph under them, then the provenance line."
     return '\n'.join(lines + ['', caption]) + '\n\n' + source(d, file)
 
+def pval(p) -> str: return '< 0.001' if p < 0.001 else f"{p:.2g}"
+
 def ci(c) -> str: return f"[{c[0]:.0f}, {c[1]:.0f}]" if c else ''
 
 def t_main() -> str:
@@ -114,9 +116,9 @@ def t_sweep() -> str:
     return table(lines, f"{d['task']} {d['split']} split, level {d['level']}, {d['problems']} problems (the same for every row); temperature {st['temperature']}, "
                         f"≤ {st['max_tokens']} tokens, seed {st['seed']}; N=1 of a sampled strategy is one sample.", d, 'sweep.json')
 
-def t_compound() -> str:
+def t_compound(file:str='compound.json') -> str:
     "Search on the learned policy against its own greedy (benchmarks/compound.py): the strategy chosen on dev, reported on test."
-    d = load('compound.json'); T = d['test']
+    d = load(file); T = d['test']
     name = lambda r: r['strategy'].replace('_', ' ') + (f" ({r['scorer']})" if r['scorer'] else '')
     lines = ['| learned policy + | temperature | accuracy (%) | 95% CI | tokens / problem | ' + ' | '.join(T['by_level']) + ' |', '|---' * (5 + len(T['by_level'])) + '|']
     for r in T['rows']:
@@ -128,7 +130,7 @@ def t_compound() -> str:
     return table(lines, f"{d['task']} test split, levels {', '.join(map(str, d['levels']))}, {T['problems']} problems (the same for every row), budget {d['budget']}, "
                         f"≤ {d['settings']['max_tokens']} tokens. Chosen on {d['dev']['problems']} dev problems among {len(d['dev']['rows']) - 1} (strategy, temperature) pairs: "
                         f"{pick} at temperature {c['temperature']}. Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], "
-                        f"McNemar p = {s['p']}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, 'compound.json')
+                        f"McNemar p {pval(s['p'])}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, file)
 
 def t_rewards() -> str:
     "How well each scorer separates right from wrong samples of held-out problems, and picks among them (benchmarks/reward_report.py)."
@@ -170,7 +172,7 @@ def t_headline() -> str:
                         f"{st['samples']} samples at temperature {st['temperature']}, at most {st['per_problem']} right ones kept per problem"
                         f"{'' if st['star_only'] else ', plus the reference solution of every training problem none of whose samples was right'}; "
                         f"SFT {st['epochs']:g} epochs at lr {st['lr']:g}. Last round minus round 0: **{v['diff']:+.1f} points** (95% CI [{v['low']:.1f}, {v['high']:.1f}], "
-                        f"McNemar p = {v['p']}) in **{d['wall_min']} min**; target ≥ +{st['target']:g} in ≤ 3 rounds and ≤ 30 min: "
+                        f"McNemar p {pval(v['p'])}) in **{d['wall_min']} min**; target ≥ +{st['target']:g} in ≤ 3 rounds and ≤ 30 min: "
                         f"**{'met' if d['gain'] >= st['target'] and d['wall_min'] <= 30 else 'missed'}**.{hard}", d, 'headline.json')
 
 def t_compare() -> str:
@@ -181,7 +183,7 @@ def t_compare() -> str:
     for k, r in d['rows'].items():
         lv, v = r.get('by_level') or {}, S[k].get('vs_base')
         m = lambda x: f"{x / 60:.1f} min" if x else ''
-        vs = f"{v['diff']:+.1f} ({v['p']:.2g})" if v else ''
+        vs = f"{v['diff']:+.1f} ({pval(v['p'])})" if v else ''
         lines.append(f"| {k} | {r.get('train_rows') or ''} | {r.get('train_steps') or ''} | {m(r['gen_s'])} | {m(r['train_s'])} | {m(r['gen_s'] + r['train_s'])} | "
                      f"{r['greedy_pass@1']:.1f} | {ci(S[k]['ci95'])} | {vs} | "
                      + ' | '.join(f"{lv[l]['greedy_pass@1']:.0f}" if l in lv else '' for l in ('1', '2')) + ' |')
@@ -197,17 +199,34 @@ def t_grpo_curve() -> str:
     lines = ['| measure | value |', '|---|---|',
              f"| steps × prompts × completions | {c['steps']} × {st['prompts']} × {st['generations']} (≤ {st['max_tokens']} tokens, temperature {st['temperature']}, lr {st['lr']:g}) |",
              f"| mean answer reward, first {c['quarter']} steps | {c['first']:.3f} |", f"| mean answer reward, last {c['quarter']} steps | {c['last']:.3f} |",
-             f"| last minus first (Welch p) | {c['last_minus_first']:+.3f} ({c['p']:.2g}) |",
+             f"| last minus first (Welch p) | {c['last_minus_first']:+.3f} ({pval(c['p'])}) |",
              f"| least-squares slope per 100 steps [95% CI] | {c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] |"]
     if e: lines += [f"| greedy pass@1 on {e['problems']} held-out test problems, before → after | {e['before']['greedy_pass_at_1']:.1f} {ci(e['before']['ci95'])} → "
                     f"{e['after']['greedy_pass_at_1']:.1f} {ci(e['after']['ci95'])} |",
-                    f"| after minus before, paired (McNemar p) | {e['after_minus_before']['diff']:+.1f} [{e['after_minus_before']['low']:.1f}, {e['after_minus_before']['high']:.1f}] ({e['after_minus_before']['p']:.2g}) |"]
+                    f"| after minus before, paired (McNemar p) | {e['after_minus_before']['diff']:+.1f} [{e['after_minus_before']['low']:.1f}, {e['after_minus_before']['high']:.1f}] ({pval(e['after_minus_before']['p'])}) |"]
     rising = c['slope_low'] > 0 and c['p'] < 0.05
     return table(lines, f"TRL `GRPOTrainer` from `{st['policy']}` on arith training prompts of levels {st['levels']} it was not trained on (skipping the first {st['skip']}); "
                         f"the verifier's answer reward is the only reward, no KL term; trainer time {d['trainer_s'] / 60:.1f} min. "
                         f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**.", d, 'grpo_curve.json')
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+def t_search_bench() -> str:
+    "The tree core against its Python twin, search overhead around the model, batched frontier expansion (three benchmark scripts)."
+    t, o, b = load('bench_tree.json'), load('bench_search_overhead.json'), load('bench_batching.json')
+    B, d10 = t['batched'], t['depth10']
+    os_, bs = o['settings'], b['settings']
+    lines = ['| benchmark | measured | target |', '|---|---|---|',
+             f"| (a) tree core vs Python twin, {B['B']:,} trees batched (`bench_tree.py`) | {B['same_state_speedup']:.1f}× faster; {B['c_us_per_tree_step']:.2f} µs per tree-step | ≥ 30× |",
+             f"| (a) depth-10 select + backprop, " + ' / '.join(f"{x['B']:,}" for x in d10) + " trees batched | "
+             + ' / '.join(f"{x['uct_us']:.2f} µs (UCT), {x['puct_us']:.2f} µs (PUCT)" for x in d10) + " per tree | ≤ 1 µs |",
+             f"| (a) one tree growing to {t['one_tree']['nodes']:,} nodes | {t['one_tree']['growth_speedup']:.1f}× | ≥ 30× |",
+             f"| (b) MCTS wall time outside policy calls (`bench_search_overhead.py`: {os_['problems']} problems × {os_['budget']} simulations, embedded model on {o['engine']}) | "
+             f"{o['outside_policy_pct']:.2f} % (search {o['search_s'] * 1000:.0f} ms, scorer {o['scorer_s'] * 1000:.0f} ms of {o['wall_s']:.0f} s) | ≤ 2 % |",
+             f"| (c) batched frontier vs node-by-node expansion, equal samples (`bench_batching.py`: {b['nodes']} nodes × {bs['width']} children, ≤ {bs['step_tokens']} tokens, {b['engine']}) | "
+             f"{b['speedup']:.2f}× ({b['batched']['seconds']:.1f} s vs {b['node_by_node']['seconds']:.1f} s) | ≥ 4× |"]
+    return '\n'.join(lines + ['', f"Tree timings use {t['clock']}; the other two are wall time."]) + '\n\n' + '\n'.join(
+        source(x, f) for x, f in ((t, 'bench_tree.json'), (o, 'bench_search_overhead.json'), (b, 'bench_batching.json')))
+
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
