@@ -223,7 +223,7 @@ def t_search_bench() -> str:
              f"{o['outside_policy_pct']:.2f} % (search {o['search_s'] * 1000:.0f} ms, scorer {o['scorer_s'] * 1000:.0f} ms of {o['wall_s']:.0f} s) | ≤ 2 % |",
              f"| (c) batched frontier vs node-by-node expansion, equal samples (`bench_batching.py`: {b['nodes']} nodes × {bs['width']} children, ≤ {bs['step_tokens']} tokens, {b['engine']}) | "
              f"{b['speedup']:.2f}× ({b['batched']['seconds']:.1f} s vs {b['node_by_node']['seconds']:.1f} s) | ≥ 4× |"]
-    return '\n'.join(lines + ['', f"Tree timings use {t['clock']}; the other two are wall time."]) + '\n\n' + '\n'.join(
+    return '\n'.join(lines + ['', f"Tree timings use {t['clock']}; the other two are wall time."]) + '\n\n' + '\n\n'.join(
         source(x, f) for x, f in ((t, 'bench_tree.json'), (o, 'bench_search_overhead.json'), (b, 'bench_batching.json')))
 
 TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
