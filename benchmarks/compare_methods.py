@@ -25,7 +25,7 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KI
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false'); os.environ.setdefault('MPLBACKEND', 'Agg')
 
 from reasoner_kit.core import bf16_fast, provenance, read_jsonl
-from reasoner_kit.evaluate import interval95, paired_diff
+from reasoner_kit.evaluate import ci95, paired_diff
 from reasoner_kit.main import MainConfig
 from reasoner_kit.data import load_task
 from reasoner_kit.learn.iterate import IterateConfig, iterate
@@ -101,10 +101,10 @@ def main():
     correct = lambda d: {r['id']: int(r['greedy']['correct']) for r in read_jsonl(Path(d) / 'samples.jsonl')}
     base_c = correct(a.base_eval or out / 'sft' / 'round0' / 'eval')
     ids = sorted(base_c)
-    stats = {'base (embedded)': dict(ci95=(lambda c: [c['low'], c['high']])(interval95([base_c[i] for i in ids])))}
+    stats = {'base (embedded)': dict(ci95=ci95([base_c[i] for i in ids]))}
     for k, m in (('STaR / SFT', 'sft'), ('DPO', 'dpo'), ('GRPO', 'grpo')):
         c = correct(out / m / 'round1' / 'eval'); x = [c[i] for i in ids]
-        stats[k] = dict(ci95=(lambda v: [v['low'], v['high']])(interval95(x)), vs_base=paired_diff(x, [base_c[i] for i in ids]))
+        stats[k] = dict(ci95=ci95(x), vs_base=paired_diff(x, [base_c[i] for i in ids]))
     dest = Path(__file__).resolve().parent / 'results'
     shutil.copy(out / 'grpo_reward.png', dest / 'compare_grpo_reward.png')
     (dest / 'compare.json').write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/compare_methods.py ' + ' '.join(sys.argv[1:]),

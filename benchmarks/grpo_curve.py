@@ -26,7 +26,7 @@ from reasoner_kit.data import load_task
 from reasoner_kit.grading import answer_reward
 from reasoner_kit.learn.data import format_reward, grpo_prompts
 from reasoner_kit.core import machine, provenance
-from reasoner_kit.evaluate import EvalConfig, evaluate, interval95, paired_diff
+from reasoner_kit.evaluate import EvalConfig, ci95, evaluate, paired_diff
 from reasoner_kit.policy.vllm_engine import close_policy, local_policy
 from reasoner_kit.learn.iterate import model_dir_for
 from reasoner_kit.learn.train import GRPOTrainConfig, moving_average, plot_history, train_grpo
@@ -83,7 +83,7 @@ def main():
             ev[tag] = evaluate(pol, test, EvalConfig(samples=0, max_tokens=a.max_tokens), out=Path(a.out) / f'eval_{tag}', desc=f'{tag}: eval'); close_policy(pol)
             print(f"greedy pass@1 {tag}: {ev[tag]['greedy_pass@1']:.1f} on {len(test)} test problems", flush=True)
         c = {t: [int(r['greedy']['correct']) for r in ev[t]['records']] for t in ev}
-        ev = dict(problems=len(test), **{t: dict(greedy_pass_at_1=ev[t]['greedy_pass@1'], ci95=[interval95(c[t])['low'], interval95(c[t])['high']]) for t in c},
+        ev = dict(problems=len(test), **{t: dict(greedy_pass_at_1=ev[t]['greedy_pass@1'], ci95=ci95(c[t])) for t in c},
                   after_minus_before=paired_diff(c['after'], c['before']))
     if not a.no_results:
         dest = Path(__file__).resolve().parent / 'results'

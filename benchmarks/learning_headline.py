@@ -29,7 +29,7 @@ from reasoner_kit.data import load_task
 from reasoner_kit.evaluate import EvalConfig, evaluate, format_table
 from reasoner_kit.learn.iterate import IterateConfig, iterate, model_dir_for
 from reasoner_kit.core import bf16_fast, machine, provenance, read_jsonl
-from reasoner_kit.evaluate import interval95, paired_diff
+from reasoner_kit.evaluate import ci95, paired_diff
 from reasoner_kit.main import MainConfig
 from reasoner_kit.policy.vllm_engine import close_policy, local_policy
 from reasoner_kit.learn.train import SFTTrainConfig
@@ -109,7 +109,7 @@ def paired(out, rows) -> dict:
     first, last = rec(0), rec(rows[-1]['round'])
     ids = sorted(first.keys() & last.keys())
     a, b = [int(last[i]) for i in ids], [int(first[i]) for i in ids]
-    return dict(ci95={'round0': [interval95(b)['low'], interval95(b)['high']], f"round{rows[-1]['round']}": [interval95(a)['low'], interval95(a)['high']]},
+    return dict(ci95={'round0': ci95(b), f"round{rows[-1]['round']}": ci95(a)},
                 vs_round0=paired_diff(a, b))
 
 if __name__ == '__main__':

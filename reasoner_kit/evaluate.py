@@ -16,8 +16,8 @@ from .grading import extract_answer, math_equal, to_number
 from .policy.base import Policy, SamplingParams, policy_identity
 
 # %% auto #0
-__all__ = ['pass_at_k', 'answer_key', 'vote', 'majority', 'summarize', 'format_table', 'interval95', 'paired_diff', 'EvalConfig',
-           'eval_settings', 'math_grader', 'map_ok', 'evaluate', 'code_grader']
+__all__ = ['pass_at_k', 'answer_key', 'vote', 'majority', 'summarize', 'format_table', 'interval95', 'paired_diff', 'ci95',
+           'EvalConfig', 'eval_settings', 'math_grader', 'map_ok', 'evaluate', 'code_grader']
 
 # %% ../nbs/04_evaluate.ipynb #2758ed6c
 def pass_at_k(n:int, # samples drawn
@@ -114,6 +114,12 @@ def paired_diff(a, b) -> dict: # per-problem scores of two methods on the same p
     return dict(diff=round(100*float(d.mean()), 2), se=round(100*se, 2), low=round(100*(float(d.mean()) - 1.959964*se), 2),
                 high=round(100*(float(d.mean()) + 1.959964*se), 2), p=round(p, 4), n=n)
 
+
+# %% ../nbs/04_evaluate.ipynb #c646c1ae
+def ci95(xs) -> list: # per-problem scores, as for `interval95`
+    "The 95% interval of `interval95` as `[low, high]` in %, the form results files store."
+    c = interval95(xs)
+    return [c['low'], c['high']]
 
 # %% ../nbs/04_evaluate.ipynb #8199fba9
 @dataclass
