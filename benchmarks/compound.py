@@ -9,6 +9,7 @@ temperature are reported too (they re-rank the same samples), marked as not chos
 
 Run:  .venv/bin/python benchmarks/compound.py [--model runs/main/learn/round1/train/model]      (~12 min on 2 cores)
       .venv/bin/python benchmarks/compound.py --model runs/headline/round2/train/model --out runs/compound_headline --results compound_headline.json
+      .venv/bin/python benchmarks/compound.py --model embedded --out runs/compound_base --results compound_base.json   (the base policy)
 Writes benchmarks/results/compound.json, or --results NAME (command, commit, date, machine, seconds); runs in --out.
 """
 import argparse, json, os, sys, time
@@ -18,6 +19,7 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KI
 from reasoner_kit.core import KitError, provenance
 from reasoner_kit.data import load_task
 from reasoner_kit.evaluate import paired_diff
+from reasoner_kit.learn.iterate import model_dir_for
 from reasoner_kit.main import MainConfig
 from reasoner_kit.policy.base import policy_identity
 from reasoner_kit.policy.vllm_engine import local_policy
@@ -43,7 +45,7 @@ def brief(r): return {k: r[k] for k in ('strategy', 'scorer', 'temperature', 'bu
 def main():
     m = MainConfig()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--model', default='runs/main/learn/round1/train/model', help="the learned policy's weights (`make run` writes them)")
+    ap.add_argument('--model', default='runs/main/learn/round1/train/model', help="the learned policy's weights (`make run` writes them), or 'embedded' for the base policy")
     ap.add_argument('--levels', default='1,2')
     ap.add_argument('--dev-limit', type=int, default=100)
     ap.add_argument('--limit', type=int, default=200, help='test problems')
@@ -52,9 +54,10 @@ def main():
     ap.add_argument('--out', default='runs/compound')
     ap.add_argument('--results', default='compound.json', help='the results file under benchmarks/results/')
     a = ap.parse_args()
-    if not (Path(a.model) / 'config.json').exists(): raise SystemExit(f"no model at {a.model}: run `make run` first, or pass --model")
+    model = model_dir_for('embedded') if a.model == 'embedded' else Path(a.model)
+    if not (model / 'config.json').exists(): raise SystemExit(f"no model at {a.model}: run `make run` first, or pass --model")
     t0, out, levels = time.time(), Path(a.out), [int(x) for x in a.levels.split(',')]
-    policy = local_policy(a.model, 'learned')
+    policy = local_policy(str(model), 'base' if a.model == 'embedded' else 'learned')
     kw = dict(max_tokens=m.max_tokens, seed=m.seed, chunk=m.chunk)
     temps = [float(x) for x in a.temperatures.split(',')]
     dev = search_rows(policy, load_task(m.task, 'dev', limit=a.dev_limit, level=levels), temps, a.budget, out / 'dev', kw)

@@ -15,7 +15,9 @@ over all steps with its 95% interval. Writes benchmarks/results/grpo_curve.json 
 seconds) and grpo_reward.png unless --no-results.
 
 Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--skip N] [--steps 100] [--prompts 2] [--max-tokens 128]
-Measured (README): --policy runs/headline/round1/train/model --skip 160 --levels 1,2 --out runs/grpo_sft
+Measured (README; TRL's default loss, dapo):
+    .venv/bin/python benchmarks/grpo_curve.py --policy runs/headline/round2/train/model --skip 320 --levels 1,2 --steps 100 --prompts 4 --generations 4 --temperature 0.8 --lr 1e-5 --out runs/grpo_sft
+the same with another loss normalisation (issue 15, item 6): add --loss-type dr_grpo --out runs/grpo_sft_dr_grpo --results grpo_curve_dr_grpo.json
 """
 import argparse, json, math, os, shutil, sys, time
 from pathlib import Path
@@ -44,14 +46,16 @@ def main():
     ap.add_argument('--format-bonus', action='store_true', help='add format_reward (0.2 for an answer line) to the reward')
     ap.add_argument('--skip', type=int, default=0, help='skip the first N train problems (those an SFT policy was trained on)')
     ap.add_argument('--eval-problems', type=int, default=200, help='held-out test problems answered greedily before and after (0: skip)')
-    ap.add_argument('--no-results', action='store_true', help='do not write benchmarks/results/grpo_curve.json (a trial run)')
+    ap.add_argument('--loss-type', default='dapo', help="TRL's GRPO loss normalisation: dapo (TRL's default), grpo, dr_grpo, bnpo, ...")
+    ap.add_argument('--results', default='grpo_curve.json', help='the results file under benchmarks/results/ (its plot: grpo_reward.png, else NAME.png)')
+    ap.add_argument('--no-results', action='store_true', help='do not write a results file (a trial run)')
     ap.add_argument('--out', default='runs/grpo_curve')
     a = ap.parse_args()
     t0 = time.time()
     levels = [int(x) for x in a.levels.split(',')]
     prompts = grpo_prompts(load_task('arith', 'train', limit=a.skip + a.steps * a.prompts, level=levels)[a.skip:])
     cfg = GRPOTrainConfig(max_steps=a.steps, lr=a.lr, num_generations=a.generations, prompts_per_step=a.prompts,
-                          max_completion_length=a.max_tokens, temperature=a.temperature, save_steps=5, seed=0)
+                          max_completion_length=a.max_tokens, temperature=a.temperature, save_steps=5, seed=0, loss_type=a.loss_type)
     res = train_grpo(model_dir_for(a.policy), prompts, [answer_reward] + [format_reward] * a.format_bonus, a.out, cfg)
     rs = res.series('rewards/answer_reward/mean')
     k = max(1, len(rs) // 4)
@@ -87,10 +91,10 @@ def main():
                   after_minus_before=paired_diff(c['after'], c['before']))
     if not a.no_results:
         dest = Path(__file__).resolve().parent / 'results'
-        shutil.copy(f'{a.out}/reward.png', dest / 'grpo_reward.png')
-        (dest / 'grpo_curve.json').write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/grpo_curve.py ' + ' '.join(sys.argv[1:]),
+        shutil.copy(f'{a.out}/reward.png', dest / ('grpo_reward.png' if a.results == 'grpo_curve.json' else Path(a.results).stem + '.png'))
+        (dest / a.results).write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/grpo_curve.py ' + ' '.join(sys.argv[1:]),
             settings=vars(a), trainer_s=res.wall_s, resumed_from=res.resumed_from, answer_reward=rs, mean_length=sorted(lens.items()), curve=stats, eval=ev), indent=1, default=str))
-        print(f"wrote {dest / 'grpo_curve.json'}")
+        print(f"wrote {dest / a.results}")
 
 def curve_stats(xs:list) -> dict:
     "Means of the first and last quarter of the step rewards (Welch's t-test, normal approximation) and the least-squares slope with its 95% interval."
@@ -103,7 +107,9 @@ def curve_stats(xs:list) -> dict:
     b = float((tc * (x - x.mean())).sum() / (tc ** 2).sum()); resid = x - x.mean() - b * tc
     sb = math.sqrt(float((resid ** 2).sum()) / max(1, n - 2) / float((tc ** 2).sum()))
     r = lambda v: round(float(v), 4)
+    ten = min(10, n)   # the issue's criterion: the mean of the last 10 steps >= the mean of the first 10 + 0.15
     return dict(quarter=k, first=r(f.mean()), last=r(l.mean()), last_minus_first=r(l.mean() - f.mean()), p=r(p),
+                first10=r(x[:ten].mean()), last10=r(x[-ten:].mean()), last10_minus_first10=r(x[-ten:].mean() - x[:ten].mean()),
                 slope_per_100=r(100 * b), slope_low=r(100 * (b - 1.959964 * sb)), slope_high=r(100 * (b + 1.959964 * sb)))
 
 if __name__ == '__main__':

@@ -14,8 +14,8 @@ starting and final policy. Resumable: re-run the same command after a kill.
 The measured run (README; writes benchmarks/results/headline.json with command, commit, date, machine, 95% intervals
 and McNemar's paired test of the final round against round 0 on the same 200 test problems):
     .venv/bin/python benchmarks/learning_headline.py --out runs/headline
-Plain STaR (no reference solutions):
-    .venv/bin/python benchmarks/learning_headline.py --star-only --rounds 2 --out runs/headline_star
+Plain STaR (no reference solutions; issue 15, item 5):
+    .venv/bin/python benchmarks/learning_headline.py --star-only --out runs/headline_star --results headline_star.json
 """
 import argparse, json, os, sys, time
 from dataclasses import replace
@@ -52,7 +52,8 @@ def main():
                     help="plain STaR: no reference solutions for the train problems the policy solved in none of its samples")
     ap.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch decides; 1 on a shared machine)')
     ap.add_argument('--out', default='runs/headline')
-    ap.add_argument('--no-results', action='store_true', help='do not write benchmarks/results/headline.json (a trial run)')
+    ap.add_argument('--results', default='headline.json', help='the results file under benchmarks/results/')
+    ap.add_argument('--no-results', action='store_true', help='do not write a results file (a trial run)')
     a = ap.parse_args()
     if a.threads:
         import torch; torch.set_num_threads(a.threads)
@@ -96,7 +97,7 @@ def main():
     Path(a.out, 'headline.json').write_text(json.dumps(res, indent=1, default=str))
     if not a.no_results:
         settings = {k: getattr(a, k) for k in ('rounds', 'target', 'train_problems', 'samples', 'temperature', 'per_problem', 'lr', 'epochs', 'test_limit', 'hard_limit', 'sampled_eval', 'star_only')}
-        dest = Path(__file__).resolve().parent / 'results' / 'headline.json'
+        dest = Path(__file__).resolve().parent / 'results' / a.results
         dest.write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/learning_headline.py ' + ' '.join(sys.argv[1:]),
                                         settings=settings, **res), indent=1, default=str))
         print(f"wrote {dest}")

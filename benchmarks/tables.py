@@ -155,9 +155,9 @@ def stages(t:dict) -> str:
     if sum(t.values()) < 0.05 * 60 * len(t): return 'Every stage of this run was read from the cache of an earlier pass (a resumed run: its times are not the cost).'
     return f"Stage times (s): {', '.join(f'{k} {v}' for k, v in t.items())}."
 
-def t_headline() -> str:
+def t_headline(file:str='headline.json') -> str:
     "Expert iteration on the embedded model, greedy pass@1 on held-out test problems per round (benchmarks/learning_headline.py)."
-    d = load('headline.json'); st, R = d['settings'], d['rounds']
+    d = load(file); st, R = d['settings'], d['rounds']
     m = lambda x: f"{x / 60:.1f} min" if x else ''
     lines = ['| round | training rows | of them reference solutions | greedy pass@1 (%) | 95% CI | level 1 | level 2 | tokens / answer | sampling | training | eval | cumulative wall |',
              '|---' * 12 + '|']
@@ -173,7 +173,7 @@ def t_headline() -> str:
                         f"{'' if st['star_only'] else ', plus the reference solution of every training problem none of whose samples was right'}; "
                         f"SFT {st['epochs']:g} epochs at lr {st['lr']:g}. Last round minus round 0: **{v['diff']:+.1f} points** (95% CI [{v['low']:.1f}, {v['high']:.1f}], "
                         f"McNemar p {pval(v['p'])}) in **{d['wall_min']} min**; target ≥ +{st['target']:g} in ≤ 3 rounds and ≤ 30 min: "
-                        f"**{'met' if d['gain'] >= st['target'] and d['wall_min'] <= 30 else 'missed'}**.{hard}", d, 'headline.json')
+                        f"**{'met' if d['gain'] >= st['target'] and d['wall_min'] <= 30 else 'missed'}**.{hard}", d, file)
 
 def t_compare() -> str:
     "SFT vs DPO vs GRPO, one round each from the same policy at equal wall time (benchmarks/compare_methods.py)."
@@ -193,21 +193,51 @@ def t_compare() -> str:
                         f"({d['budget_s'] / 60:.1f} min): DPO trains on the same samples for the rest of it, GRPO samples online for all of it "
                         f"(lr: DPO {st['dpo_lr']:g}, GRPO {st['grpo_lr']:g}, {st['grpo_prompts']} prompts × 8 completions a step); evaluation time not included.", d, 'compare.json')
 
+def ten(d:dict) -> tuple:
+    "The issue's criterion on a GRPO curve: (mean answer reward of the first 10 steps, of the last 10)."
+    rs = [v for _, v in d['answer_reward']]; k = min(10, len(rs))
+    return sum(rs[:k]) / k, sum(rs[-k:]) / k
+
 def t_grpo_curve() -> str:
     "GRPO's mean answer reward over steps, and the policy before and after on held-out problems (benchmarks/grpo_curve.py)."
     d = load('grpo_curve.json'); c, st, e = d['curve'], d['settings'], d.get('eval') or {}
+    f10, l10 = ten(d)
     lines = ['| measure | value |', '|---|---|',
              f"| steps × prompts × completions | {c['steps']} × {st['prompts']} × {st['generations']} (≤ {st['max_tokens']} tokens, temperature {st['temperature']}, lr {st['lr']:g}) |",
              f"| mean answer reward, first {c['quarter']} steps | {c['first']:.3f} |", f"| mean answer reward, last {c['quarter']} steps | {c['last']:.3f} |",
              f"| last minus first (Welch p) | {c['last_minus_first']:+.3f} ({pval(c['p'])}) |",
-             f"| least-squares slope per 100 steps [95% CI] | {c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] |"]
+             f"| least-squares slope per 100 steps [95% CI] | {c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] |",
+             f"| mean of the last 10 steps minus the first 10 (issue 15: ≥ +0.15) | {f10:.3f} → {l10:.3f}: {l10 - f10:+.3f} |"]
     if e: lines += [f"| greedy pass@1 on {e['problems']} held-out test problems, before → after | {e['before']['greedy_pass_at_1']:.1f} {ci(e['before']['ci95'])} → "
                     f"{e['after']['greedy_pass_at_1']:.1f} {ci(e['after']['ci95'])} |",
                     f"| after minus before, paired (McNemar p) | {e['after_minus_before']['diff']:+.1f} [{e['after_minus_before']['low']:.1f}, {e['after_minus_before']['high']:.1f}] ({pval(e['after_minus_before']['p'])}) |"]
     rising = c['slope_low'] > 0 and c['p'] < 0.05
-    return table(lines, f"TRL `GRPOTrainer` from `{st['policy']}` on arith training prompts of levels {st['levels']} it was not trained on (skipping the first {st['skip']}); "
+    return table(lines, f"TRL `GRPOTrainer` (loss type {st.get('loss_type', 'dapo')}) from `{st['policy']}` on arith training prompts of levels {st['levels']} it was not trained on (skipping the first {st['skip']}); "
                         f"the verifier's answer reward is the only reward, no KL term; trainer time {d['trainer_s'] / 60:.1f} min. "
-                        f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**.", d, 'grpo_curve.json')
+                        f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**; "
+                        f"the issue's criterion (last 10 steps ≥ first 10 + 0.15): **{'met' if l10 - f10 >= 0.15 else 'missed'}**.", d, 'grpo_curve.json')
+
+GRPO_LOSS_FILES = {'dapo': 'grpo_curve.json', 'dr_grpo': 'grpo_curve_dr_grpo.json', 'grpo': 'grpo_curve_grpo.json'}
+
+def t_grpo_losses() -> str:
+    "TRL's GRPO loss types side by side, each a grpo_curve.py run with the same settings but --loss-type."
+    runs = {k: load(f) for k, f in GRPO_LOSS_FILES.items() if (RESULTS / f).exists()}
+    if len(runs) < 2: raise Missing(GRPO_LOSS_FILES['dr_grpo'])
+    lines = ['| loss type | first 10 → last 10 steps | last 10 − first 10 | first → last quarter (Welch p) | slope per 100 steps [95% CI] | greedy pass@1 before → after (McNemar p) | trainer time |',
+             '|---' * 7 + '|']
+    for k, d in runs.items():
+        c, e = d['curve'], d.get('eval') or {}; f10, l10 = ten(d)
+        ev = f"{e['before']['greedy_pass_at_1']:.1f} → {e['after']['greedy_pass_at_1']:.1f} ({pval(e['after_minus_before']['p'])})" if e else ''
+        lines.append(f"| {k} | {f10:.3f} → {l10:.3f} | {l10 - f10:+.3f} | {c['first']:.3f} → {c['last']:.3f} ({pval(c['p'])}) | "
+                     f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} min |")
+    missing = [k for k in GRPO_LOSS_FILES if k not in runs]
+    st = next(iter(runs.values()))['settings']
+    same = all({x: v for x, v in d['settings'].items() if x not in ('loss_type', 'out', 'results')} ==
+               {x: v for x, v in st.items() if x not in ('loss_type', 'out', 'results')} for d in runs.values())
+    return '\n'.join(lines + ['', f"Each row: `grpo_curve.py` with {'the same' if same else 'DIFFERENT'} settings (from `{st['policy']}`, {st['steps']} steps × {st['prompts']} prompts × "
+                                   f"{st['generations']} completions, lr {st['lr']:g}) but the loss type."
+                                   + (f" Not measured: {', '.join(missing)}." if missing else '')]) + '\n\n' + '\n\n'.join(
+        source(d, GRPO_LOSS_FILES[k]) for k, d in runs.items())
 
 def t_search_bench() -> str:
     "The tree core against its Python twin, search overhead around the model, batched frontier expansion (three benchmark scripts)."
@@ -226,7 +256,45 @@ def t_search_bench() -> str:
     return '\n'.join(lines + ['', f"Tree timings use {t['clock']}; the other two are wall time."]) + '\n\n' + '\n\n'.join(
         source(x, f) for x, f in ((t, 'bench_tree.json'), (o, 'bench_search_overhead.json'), (b, 'bench_batching.json')))
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+def t_route() -> str:
+    "Compute-optimal routing against the best fixed strategy at the budget, on the same test problems (benchmarks/route.py)."
+    d = load('route.json'); st, D, T = d['settings'], d['dev'], d['test']
+    name = lambda r: r['strategy'].replace('_', ' ') + (f"@{r['budget']}" if r['strategy'] != 'auto' else '')
+    lines = ['| on the test split | accuracy (%) | 95% CI | tokens / problem |', '|---|---|---|---|']
+    for k in ('fixed', 'auto'):
+        r = T[k]; lines.append(f"| {name(r)}{' (best fixed on dev)' if k == 'fixed' else ' (routed per prompt)'} | {r['accuracy']:.1f} | {ci(r['ci95'])} | {r['tokens']:,.0f} |")
+    R, pd = D['router'], T['auto_minus_fixed']
+    routes = '; '.join(f"{x['strategy'].replace('_', ' ')}@{x['budget']}" for x in R['table'])
+    return table(lines, f"`{st['policy']}`, arith levels {', '.join(map(str, st['levels']))}: {st['dev']} dev problems choose the best fixed strategy at budget {st['budget']} "
+                        f"({D['best_fixed'].replace('_', ' ')}) and fit the router ({st['probe']} probe samples a prompt, confidence bins at {', '.join(f'{e:g}' for e in R['edges'])}, "
+                        f"routes by bin from least to most confident: {routes}; dev accuracy {R['accuracy']:.1f}% at {R['tokens']:.0f} tokens a problem"
+                        f"{'; ' + D['note'] if D['note'] else ''}); {st['test']} test problems, used once. Temperature {st['temperature']}, ≤ {st['max_tokens']} tokens. "
+                        f"Auto minus fixed: **{pd['diff']:+.1f} points** (95% CI [{pd['low']:.1f}, {pd['high']:.1f}], McNemar p {pval(pd['p'])}) at "
+                        f"**{T['token_ratio']:.2f}×** the tokens; target (not significantly worse, ≤ 0.25× the tokens): **{'met' if T['target']['met'] else 'missed'}**.", d, 'route.json')
+
+def t_search_and_learning() -> str:
+    "Issue 15's one table: base and learned policy, greedy and their best search, and routing, on the same test problems."
+    base, lrn, h, r = load('compound_base.json'), load('compound_headline.json'), load('headline.json'), load('route.json')
+    lines = ['| policy | method | accuracy (%) | 95% CI | tokens / problem | generation wall time |', '|---|---|---|---|---|---|']
+    for who, d in (('base (SmolLM2-135M-Instruct)', base), (f"learned ({len(h['rounds']) - 1} rounds of expert iteration, {h['wall_min']} min)", lrn)):
+        rows = d['test']['rows']; g, c = rows[0], next(x for x in rows if x['chosen'])
+        samples_s = sum(x['wall_s'] for x in rows[1:] if x['temperature'] == c['temperature'])   # flat strategies share one set of samples
+        lines.append(f"| {who} | greedy | {g['accuracy']:.1f} | {ci(g['ci95'])} | {g['tokens']:,.0f} | {g['wall_s'] / 60:.1f} min |")
+        how = c['strategy'].replace('_', ' ') + (f" ({c['scorer']})" if c['scorer'] else '')
+        lines.append(f"| {who} | + {how}@{d['budget']}, T={c['temperature']} (chosen on dev) | "
+                     f"{c['accuracy']:.1f} | {ci(c['ci95'])} | {c['tokens']:,.0f} | {samples_s / 60:.1f} min |")
+    a = r['test']['auto']
+    lines.append(f"| learned | + auto (routed per prompt, fitted on dev) | {a['accuracy']:.1f} | {ci(a['ci95'])} | {a['tokens']:,.0f} | from the samples above |")
+    hb, ha = h.get('hard_before'), h.get('hard_after')
+    hard = f" Levels 3–4 ({hb['problems']} test problems, greedy): base {hb['greedy_pass@1']:.1f}%, learned {ha['greedy_pass@1']:.1f}%." if hb and ha else ''
+    sb, sl = base['search_minus_greedy'], lrn['search_minus_greedy']
+    return '\n'.join(lines + ['', f"arith test split, levels 1–2, {lrn['test']['problems']} problems, the same in every row; ≤ {lrn['settings']['max_tokens']} tokens an answer. "
+                                   f"Search minus greedy: base **{sb['diff']:+.1f}** (95% CI [{sb['low']:.1f}, {sb['high']:.1f}], p {pval(sb['p'])}), learned **{sl['diff']:+.1f}** "
+                                   f"(95% CI [{sl['low']:.1f}, {sl['high']:.1f}], p {pval(sl['p'])}).{hard} The learned policy is the headline's "
+                                   f"(its rounds in the table below); auto's row is the routing table's."]) + '\n\n' + '\n\n'.join(
+        source(x, f) for x, f in ((base, 'compound_base.json'), (lrn, 'compound_headline.json'), (h, 'headline.json'), (r, 'route.json')))
+
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'grpo_losses': t_grpo_losses, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."

@@ -12,8 +12,8 @@ from ..core import KitError, TrainResult, check_settings, set_seed, stable_hash,
 from ..policy.base import model_files_id
 
 # %% auto #0
-__all__ = ['TrainConfig', 'SFTTrainConfig', 'DPOTrainConfig', 'GRPOTrainConfig', 'train_sft', 'train_dpo', 'train_grpo',
-           'moving_average', 'plot_history']
+__all__ = ['GRPO_LOSSES', 'TrainConfig', 'SFTTrainConfig', 'DPOTrainConfig', 'GRPOTrainConfig', 'train_sft', 'train_dpo',
+           'train_grpo', 'moving_average', 'plot_history']
 
 # %% ../../nbs/41_train.ipynb #6b710562
 @dataclass
@@ -51,6 +51,8 @@ class DPOTrainConfig(TrainConfig):
     beta:float=0.1            # strength of the pull towards the reference (initial) model
     loss_type:str='sigmoid'   # TRL DPO loss: sigmoid (DPO), ipo, hinge, ...
 
+GRPO_LOSSES = ('dapo', 'grpo', 'dr_grpo', 'bnpo', 'cispo', 'sapo', 'luspo', 'vespo')   # TRL 1.x GRPOConfig.loss_type values
+
 @dataclass
 class GRPOTrainConfig(TrainConfig):
     "Online RL on prompt rows with reward functions: GRPO, or RLOO with algo='rloo'."
@@ -61,6 +63,7 @@ class GRPOTrainConfig(TrainConfig):
     max_completion_length:int=128 # tokens per completion
     temperature:float=0.8     # sampling temperature of the generations
     beta:float=0.0            # KL penalty to the reference; 0 skips the reference model (cheaper)
+    loss_type:str='dapo'      # GRPO's token-loss normalisation in TRL: 'dapo' (its default), 'grpo' (per sequence), 'dr_grpo' (a constant), 'bnpo', ...
     use_vllm:bool|None=None   # generate with vLLM (colocated); None: wherever vLLM is the kit's engine, but for `tiny`
 
 # %% ../../nbs/41_train.ipynb #63ddba69
@@ -254,6 +257,7 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     import trl
     t0, cfg = time.time(), cfg or GRPOTrainConfig()
     if cfg.algo not in ('grpo', 'rloo'): raise KitError(f"unknown RL algorithm '{cfg.algo}'", "use algo='grpo' or algo='rloo'")
+    if cfg.loss_type not in GRPO_LOSSES: raise KitError(f"unknown GRPO loss_type '{cfg.loss_type}'", f"use one of {', '.join(GRPO_LOSSES)} (TRL's GRPOConfig.loss_type)")
     funcs = reward_funcs if isinstance(reward_funcs, (list, tuple)) else [reward_funcs]
     if not funcs: raise KitError("GRPO needs at least one reward function", "pass reward_funcs=grading.answer_reward")
     ds = _as_dataset(prompts_dataset, ['prompt'])
@@ -266,7 +270,8 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     if vllm := _use_vllm(cfg, model_dir): _vllm_env()
     Config, Trainer = (trl.GRPOConfig, trl.GRPOTrainer) if cfg.algo == 'grpo' else (trl.RLOOConfig, trl.RLOOTrainer)
     targs = Config(**args, num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
-                   temperature=cfg.temperature, beta=cfg.beta, use_vllm=vllm, **(dict(vllm_mode='colocate') if vllm else {}))
+                   temperature=cfg.temperature, beta=cfg.beta, use_vllm=vllm, **(dict(vllm_mode='colocate') if vllm else {}),
+                   **(dict(loss_type=cfg.loss_type) if cfg.algo == 'grpo' else {}))   # RLOO has one loss
     trainer = Trainer(model=model, reward_funcs=list(funcs), args=targs, train_dataset=ds, processing_class=tok,
                       peft_config=peft, callbacks=callbacks)
     _cpu_weight_sync(trainer)

@@ -74,6 +74,18 @@ def test_grpo_rewards_and_updates(tmp_path):
     after = AutoModelForCausalLM.from_pretrained(res.model_dir).state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
+def test_grpo_loss_type_reaches_trl(tmp_path, monkeypatch):
+    "A GRPO loss type is checked before any work and handed to TRL's GRPOTrainer in its GRPOConfig."
+    import trl
+    g = grpo_prompts(load_task('arith', 'train', limit=2, level=1))
+    with pytest.raises(KitError, match="loss_type 'dr-grpo'"):
+        train_grpo(tiny_model_dir(), g, [_vowels], tmp_path / 'bad', GRPOTrainConfig(max_steps=1, loss_type='dr-grpo'))
+    seen, init = [], trl.GRPOTrainer.__init__
+    def spy(self, *a, **kw): seen.append(kw['args'].loss_type); init(self, *a, **kw)
+    monkeypatch.setattr(trl.GRPOTrainer, '__init__', spy)
+    train_grpo(tiny_model_dir(), g, [_vowels], tmp_path / 'ok', GRPOTrainConfig(max_steps=1, num_generations=4, max_completion_length=8, loss_type='dr_grpo'))
+    assert seen == ['dr_grpo']
+
 def test_iterate_never_trains_on_test_problems(tmp_path):
     cfg = IterateConfig(levels=(1,), train_per_round=3, test_limit=3, samples=1, max_tokens=8, eval_samples=0,
                         reference_for_unsolved=True, sft=SFTTrainConfig(max_steps=1, batch_size=3, micro_batch=3))
