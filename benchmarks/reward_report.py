@@ -3,6 +3,9 @@ on held-out arith test problems: AUROC, best-of-8 and weighted vote vs majority 
 
     .venv/bin/python benchmarks/reward_report.py                      # the measured run (~30 min on 2 cores with vLLM; resumable)
     .venv/bin/python benchmarks/reward_report.py --policy tiny --quick  # a smoke run of every stage in a minute
+    # issue 15, item 2: the PRM on thousands of MC-labelled steps (2,400: 200 problems x 4 solutions x 3 steps), scored
+    # on the measured run's own 1,600 test samples (copy runs/rewards_report/samples to runs/prm_big/rewards_report/):
+    .venv/bin/python benchmarks/reward_report.py --runs runs/prm_big --train-problems 200 --mc-problems 200 --scorers arithmetic,prm --results rewards_report_prm.json
 
 The measured run writes benchmarks/results/rewards_report.json (command, commit, date, machine, seconds) and
 rewards_report.png; the README's table is rendered from it. Sampling follows the main job (`MainConfig`: temperature
@@ -49,6 +52,7 @@ def main(argv=None):
     ap.add_argument('--scorers', default='arithmetic,logprob,prm,rm', help="add 'judge:fallback=0.5' for the LLM judge (slow on 2 cores)")
     ap.add_argument('--threads', type=int, default=0, help='torch threads (0: 1 when the CPU is oversubscribed, else all)')
     ap.add_argument('--quick', action='store_true', help='tiny sizes: a smoke run')
+    ap.add_argument('--results', default='rewards_report.json', help='the results file under benchmarks/results/ (its plot: NAME.png)')
     a = ap.parse_args(argv)
     if a.quick:
         a.train_problems, a.train_samples, a.mc_problems, a.mc_solutions, a.k_rollouts = 6, 4, 3, 2, 2
@@ -64,7 +68,7 @@ def main(argv=None):
     from reasoner_kit.reward.rm import PairConfig, RMConfig, preference_pairs, train_rm
     from reasoner_kit.reward.report import rewards_report, format_report
     set_seed(0)
-    runs, t_all, times = Path(a.runs), time.time(), {}
+    runs, t_all, times, facts = Path(a.runs), time.time(), {}, {}
     data = runs / 'reward_data'
     policy = load_policy(a.policy, batch_size=64)
     base = tiny_model_dir() if a.policy == 'tiny' else embedded_model_dir()
@@ -89,6 +93,7 @@ def main(argv=None):
                             cfg=MCConfig(max_tokens=min(96, a.max_tokens), max_steps=a.max_steps, sep=a.sep), solutions=sols)
     steps = [v for r in labels for v in r['values']]
     times['mc_labels'] = round(time.time() - t)
+    facts.update(pairs=len(pairs), mc_solutions=len(labels), mc_steps=len(steps), mc_mean_value=round(sum(steps) / max(1, len(steps)), 4))
     print(f"[2] MC labels: {len(labels)} solutions, {len(steps)} steps, mean value {sum(steps) / max(1, len(steps)):.3f}, "
           f"share > 0: {sum(v > 0 for v in steps) / max(1, len(steps)):.3f} ({times['mc_labels']}s)", flush=True)
 
@@ -107,7 +112,8 @@ def main(argv=None):
 
     # 4. the RM: Bradley-Terry with TRL's RewardTrainer
     t = time.time()
-    if not pairs: print("    RM: no training problem had both a right and a wrong sample: no pairs, RM not trained", flush=True)
+    if not any(s == 'rm' for s in a.scorers.split(',')): print("    RM: not among --scorers, not trained", flush=True)
+    elif not pairs: print("    RM: no training problem had both a right and a wrong sample: no pairs, RM not trained", flush=True)
     elif not (runs / 'rm' / 'config.json').exists():
         res = train_rm(pairs, base, RMConfig(epochs=1, lr=1e-4, batch_size=8, train_layers=4), out=runs / 'rm')
         loss, acc = [v for _, v in res.series('loss')], [v for _, v in res.series('accuracy')]
@@ -127,12 +133,12 @@ def main(argv=None):
     print(f"\nstage times (s): {json.dumps(times)}; total {(time.time() - t_all) / 60:.1f} min; "
           f"files: {runs / 'rewards_report'}/report.md, report.png, results.json")
     (runs / 'rewards_report' / 'stage_times.json').write_text(json.dumps(times, indent=1))
-    if not a.quick: save_results(a, res, times, time.time() - t_all, runs)
+    if not a.quick: save_results(a, res, times, time.time() - t_all, runs, facts)
     return 0
 
 
-def save_results(a, res, times, seconds, runs):
-    "benchmarks/results/rewards_report.json (with provenance and 95% intervals) and its plot, for the README's table."
+def save_results(a, res, times, seconds, runs, facts):
+    "benchmarks/results/rewards_report.json, or --results (with provenance and 95% intervals), and its plot, for the README's table."
     import shutil
     from reasoner_kit.core import provenance
     from reasoner_kit.evaluate import interval95
@@ -142,8 +148,8 @@ def save_results(a, res, times, seconds, runs):
     settings = {k: getattr(a, k) for k in ('train_problems', 'train_samples', 'max_pairs', 'mc_problems', 'mc_solutions', 'k_rollouts', 'max_steps',
                                             'test_problems', 'samples', 'max_tokens', 'temperature', 'scorers')}
     dest = Path(__file__).resolve().parent / 'results'
-    (dest / 'rewards_report.json').write_text(json.dumps(dict(provenance(seconds), settings=settings, stage_seconds=times, ci95=ci, **res), indent=1))
-    shutil.copy(runs / 'rewards_report' / 'report.png', dest / 'rewards_report.png')
+    (dest / a.results).write_text(json.dumps(dict(provenance(seconds), settings=settings, stage_seconds=times, training_data=facts, ci95=ci, **res), indent=1))
+    shutil.copy(runs / 'rewards_report' / 'report.png', dest / (Path(a.results).stem + '.png'))
 
 
 if __name__ == '__main__':

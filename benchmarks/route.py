@@ -14,8 +14,11 @@ no extra generation here. Tokens are counted per sample a method uses, whether d
 Writes `--out` (default benchmarks/results/route.json) with command, commit, date, machine and seconds, and the router
 JSON next to the cache.
 
-Run (full: ~4,800 samples, ~410k tokens; ~1.5-2 h on 2 idle CPU cores, up to ~3 h on a loaded machine):
-    .venv/bin/python benchmarks/route.py
+Run (full: ~4,800 samples; 10.9 min on the vLLM engine and 2 cores in the README's run):
+    .venv/bin/python benchmarks/route.py --policy vllm:runs/headline/round2/train/model --temperature 0.7 --max-tokens 112 --cache runs/route_headline/samples_cache.jsonl
+(benchmarks/headline_table.py runs it that way: the learning headline's policy, at the temperature and generation cap
+compound.py chose and used on dev.) The same router within half the tokens, reading the same samples (copy the cache):
+    .venv/bin/python benchmarks/route.py ... --token-frac 0.5 --cache runs/route_half/samples_cache.jsonl --out benchmarks/results/route_half.json
 Smoke test: .venv/bin/python benchmarks/route.py --dev 10 --test 10 --budget 4 --probe 2 --out /tmp/route.json --cache /tmp/route_cache.jsonl
 """
 import argparse, json, os, time

@@ -132,11 +132,13 @@ def t_compound(file:str='compound.json') -> str:
                         f"{pick} at temperature {c['temperature']}. Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], "
                         f"McNemar p {pval(s['p'])}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, file)
 
-def t_rewards() -> str:
+def t_rewards(file:str='rewards_report.json') -> str:
     "How well each scorer separates right from wrong samples of held-out problems, and picks among them (benchmarks/reward_report.py)."
-    d = load('rewards_report.json'); n, R, C, st = d['samples'], d['rows'], d['ci95'], d['settings']
+    d = load(file); n, R, C, st = d['samples'], d['rows'], d['ci95'], d['settings']
+    td = d.get('training_data') or {}
+    steps = f" ({td['mc_steps']:,} steps)" if td else ''
     what = {'arithmetic': 'calculator: recomputes every `a op b = c` (no training)', 'logprob': "the policy's mean step probability",
-            'prm': f"PRM: a head on the frozen policy's hidden states, trained on Math-Shepherd MC step labels of {st['mc_problems']} training problems",
+            'prm': f"PRM: a head on the frozen policy's hidden states, trained on Math-Shepherd MC step labels of {st['mc_problems']} training problems{steps}",
             'rm': f"Bradley-Terry RM (TRL `RewardTrainer`) on (right, wrong) pairs of the policy's samples of {st['train_problems']} training problems",
             'judge': 'LLM judge (the policy itself, a rubric prompt)'}
     lines = [f"| scorer | what it is | AUROC | best-of-{n} % [95% CI] | weighted vote % [95% CI] | ms / sample |", '|---|---|---|---|---|---|']
@@ -148,7 +150,7 @@ def t_rewards() -> str:
     lines += [f"| majority vote (no scorer) | | | {b['majority']:.1f} {ci(bc['majority'])} | | |", f"| a random sample (no scorer) | | | {b['random_sample']:.1f} | | |",
               f"| pass@{n} (oracle) | | | {b['pass_at_n']:.1f} {ci(bc['pass_at_n'])} | | |"]
     return table(lines, f"{d['task']} test split, level {d['level']}, {d['problems']} problems × {n} samples (temperature {st['temperature']}, ≤ {st['max_tokens']} tokens); "
-                        f"AUROC over all {d['problems'] * n} samples, right against wrong. " + stages(d['stage_seconds']), d, 'rewards_report.json')
+                        f"AUROC over all {d['problems'] * n} samples, right against wrong. " + stages(d['stage_seconds']), d, file)
 
 def stages(t:dict) -> str:
     "Stage times, or a note that every stage was read from an earlier pass's cache (a resumed run)."
@@ -217,28 +219,6 @@ def t_grpo_curve() -> str:
                         f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**; "
                         f"the issue's criterion (last 10 steps ≥ first 10 + 0.15): **{'met' if l10 - f10 >= 0.15 else 'missed'}**.", d, 'grpo_curve.json')
 
-GRPO_LOSS_FILES = {'dapo': 'grpo_curve.json', 'dr_grpo': 'grpo_curve_dr_grpo.json', 'grpo': 'grpo_curve_grpo.json'}
-
-def t_grpo_losses() -> str:
-    "TRL's GRPO loss types side by side, each a grpo_curve.py run with the same settings but --loss-type."
-    runs = {k: load(f) for k, f in GRPO_LOSS_FILES.items() if (RESULTS / f).exists()}
-    if len(runs) < 2: raise Missing(GRPO_LOSS_FILES['dr_grpo'])
-    lines = ['| loss type | first 10 → last 10 steps | last 10 − first 10 | first → last quarter (Welch p) | slope per 100 steps [95% CI] | greedy pass@1 before → after (McNemar p) | trainer time |',
-             '|---' * 7 + '|']
-    for k, d in runs.items():
-        c, e = d['curve'], d.get('eval') or {}; f10, l10 = ten(d)
-        ev = f"{e['before']['greedy_pass_at_1']:.1f} → {e['after']['greedy_pass_at_1']:.1f} ({pval(e['after_minus_before']['p'])})" if e else ''
-        lines.append(f"| {k} | {f10:.3f} → {l10:.3f} | {l10 - f10:+.3f} | {c['first']:.3f} → {c['last']:.3f} ({pval(c['p'])}) | "
-                     f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} min |")
-    missing = [k for k in GRPO_LOSS_FILES if k not in runs]
-    st = next(iter(runs.values()))['settings']
-    same = all({x: v for x, v in d['settings'].items() if x not in ('loss_type', 'out', 'results')} ==
-               {x: v for x, v in st.items() if x not in ('loss_type', 'out', 'results')} for d in runs.values())
-    return '\n'.join(lines + ['', f"Each row: `grpo_curve.py` with {'the same' if same else 'DIFFERENT'} settings (from `{st['policy']}`, {st['steps']} steps × {st['prompts']} prompts × "
-                                   f"{st['generations']} completions, lr {st['lr']:g}) but the loss type."
-                                   + (f" Not measured: {', '.join(missing)}." if missing else '')]) + '\n\n' + '\n\n'.join(
-        source(d, GRPO_LOSS_FILES[k]) for k, d in runs.items())
-
 def t_search_bench() -> str:
     "The tree core against its Python twin, search overhead around the model, batched frontier expansion (three benchmark scripts)."
     t, o, b = load('bench_tree.json'), load('bench_search_overhead.json'), load('bench_batching.json')
@@ -256,21 +236,30 @@ def t_search_bench() -> str:
     return '\n'.join(lines + ['', f"Tree timings use {t['clock']}; the other two are wall time."]) + '\n\n' + '\n\n'.join(
         source(x, f) for x, f in ((t, 'bench_tree.json'), (o, 'bench_search_overhead.json'), (b, 'bench_batching.json')))
 
+ROUTE_FILES = ('route.json', 'route_half.json')   # the issue's token budget (1/4 of the best fixed strategy's), and 1/2
+
 def t_route() -> str:
     "Compute-optimal routing against the best fixed strategy at the budget, on the same test problems (benchmarks/route.py)."
-    d = load('route.json'); st, D, T = d['settings'], d['dev'], d['test']
-    name = lambda r: r['strategy'].replace('_', ' ') + (f"@{r['budget']}" if r['strategy'] != 'auto' else '')
-    lines = ['| on the test split | accuracy (%) | 95% CI | tokens / problem |', '|---|---|---|---|']
-    for k in ('fixed', 'auto'):
-        r = T[k]; lines.append(f"| {name(r)}{' (best fixed on dev)' if k == 'fixed' else ' (routed per prompt)'} | {r['accuracy']:.1f} | {ci(r['ci95'])} | {r['tokens']:,.0f} |")
-    R, pd = D['router'], T['auto_minus_fixed']
-    routes = '; '.join(f"{x['strategy'].replace('_', ' ')}@{x['budget']}" for x in R['table'])
-    return table(lines, f"`{st['policy']}`, arith levels {', '.join(map(str, st['levels']))}: {st['dev']} dev problems choose the best fixed strategy at budget {st['budget']} "
-                        f"({D['best_fixed'].replace('_', ' ')}) and fit the router ({st['probe']} probe samples a prompt, confidence bins at {', '.join(f'{e:g}' for e in R['edges'])}, "
-                        f"routes by bin from least to most confident: {routes}; dev accuracy {R['accuracy']:.1f}% at {R['tokens']:.0f} tokens a problem"
-                        f"{'; ' + D['note'] if D['note'] else ''}); {st['test']} test problems, used once. Temperature {st['temperature']}, ≤ {st['max_tokens']} tokens. "
-                        f"Auto minus fixed: **{pd['diff']:+.1f} points** (95% CI [{pd['low']:.1f}, {pd['high']:.1f}], McNemar p {pval(pd['p'])}) at "
-                        f"**{T['token_ratio']:.2f}×** the tokens; target (not significantly worse, ≤ 0.25× the tokens): **{'met' if T['target']['met'] else 'missed'}**.", d, 'route.json')
+    runs = [(f, load(f)) for f in ROUTE_FILES if f == ROUTE_FILES[0] or (RESULTS / f).exists()]
+    d = runs[0][1]; st, D, T = d['settings'], d['dev'], d['test']
+    lines = ['| method | dev accuracy (%) | dev tokens / problem | test accuracy (%) | 95% CI | test tokens / problem | minus best fixed, paired (McNemar p) |', '|---' * 7 + '|']
+    best = next(r for r in D['fixed'] if r['strategy'] == D['best_fixed'])
+    lines.append(f"| {T['fixed']['strategy'].replace('_', ' ')}@{st['budget']} (best fixed on dev) | {best['accuracy']:.1f} | {best['tokens']:,.0f} | "
+                 f"{T['fixed']['accuracy']:.1f} | {ci(T['fixed']['ci95'])} | {T['fixed']['tokens']:,.0f} | |")
+    notes = []
+    for f, x in runs:
+        R, A, pd = x['dev']['router'], x['test']['auto'], x['test']['auto_minus_fixed']
+        if x['test']['fixed']['accuracy'] != T['fixed']['accuracy']: notes.append(f"{f}'s fixed run differs from {runs[0][0]}'s")
+        routes = '; '.join(f"{y['strategy'].replace('_', ' ')}@{y['budget']}" for y in R['table'])
+        lines.append(f"| auto, fitted within {x['settings']['token_frac']:g}× the best fixed strategy's dev tokens (routes by confidence bin, low → high: {routes}) | "
+                     f"{R['accuracy']:.1f} | {R['tokens']:,.0f} | {A['accuracy']:.1f} | {ci(A['ci95'])} | {A['tokens']:,.0f} | {pd['diff']:+.1f} [{pd['low']:.1f}, {pd['high']:.1f}] ({pval(pd['p'])}) |")
+        if x['dev']['note']: notes.append(x['dev']['note'])
+    t = d['test']
+    return '\n'.join(lines + ['', f"`{st['policy']}`, arith levels {', '.join(map(str, st['levels']))}: {st['dev']} dev problems choose the best fixed strategy at budget {st['budget']} "
+                                   f"and fit each router ({st['probe']} probe samples a prompt, {st['bins']} confidence bins at most); {st['test']} test problems, the same for every row. "
+                                   f"Temperature {st['temperature']}, ≤ {st['max_tokens']} tokens a sample. The issue's target, auto not significantly worse than the best fixed "
+                                   f"strategy with ≤ 0.25× its tokens: **{'met' if t['target']['met'] else 'missed'}** ({t['auto_minus_fixed']['diff']:+.1f} points at {t['token_ratio']:.2f}× the tokens)."
+                                   + ''.join(f" {n}." for n in notes)]) + '\n\n' + '\n\n'.join(source(x, f) for f, x in runs)
 
 def t_search_and_learning() -> str:
     "Issue 15's one table: base and learned policy, greedy and their best search, and routing, on the same test problems."
@@ -283,8 +272,9 @@ def t_search_and_learning() -> str:
         how = c['strategy'].replace('_', ' ') + (f" ({c['scorer']})" if c['scorer'] else '')
         lines.append(f"| {who} | + {how}@{d['budget']}, T={c['temperature']} (chosen on dev) | "
                      f"{c['accuracy']:.1f} | {ci(c['ci95'])} | {c['tokens']:,.0f} | {samples_s / 60:.1f} min |")
-    a = r['test']['auto']
-    lines.append(f"| learned | + auto (routed per prompt, fitted on dev) | {a['accuracy']:.1f} | {ci(a['ci95'])} | {a['tokens']:,.0f} | from the samples above |")
+    for f, x in [('route.json', r)] + [(f, load(f)) for f in ROUTE_FILES[1:] if (RESULTS / f).exists()]:
+        a = x['test']['auto']
+        lines.append(f"| learned | + auto (routed per prompt, fitted on dev within {x['settings']['token_frac']:g}× best-of-16's tokens) | {a['accuracy']:.1f} | {ci(a['ci95'])} | {a['tokens']:,.0f} | reads best-of-16's samples |")
     hb, ha = h.get('hard_before'), h.get('hard_after')
     hard = f" Levels 3–4 ({hb['problems']} test problems, greedy): base {hb['greedy_pass@1']:.1f}%, learned {ha['greedy_pass@1']:.1f}%." if hb and ha else ''
     sb, sl = base['search_minus_greedy'], lrn['search_minus_greedy']
@@ -294,7 +284,7 @@ def t_search_and_learning() -> str:
                                    f"(its rounds in the table below); auto's row is the routing table's."]) + '\n\n' + '\n\n'.join(
         source(x, f) for x, f in ((base, 'compound_base.json'), (lrn, 'compound_headline.json'), (h, 'headline.json'), (r, 'route.json')))
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'grpo_losses': t_grpo_losses, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."
