@@ -107,9 +107,7 @@ def curve_stats(xs:list) -> dict:
     b = float((tc * (x - x.mean())).sum() / (tc ** 2).sum()); resid = x - x.mean() - b * tc
     sb = math.sqrt(float((resid ** 2).sum()) / max(1, n - 2) / float((tc ** 2).sum()))
     r = lambda v: round(float(v), 4)
-    ten = min(10, n)   # the criterion: the mean of the last 10 steps >= the mean of the first 10 + 0.15
     return dict(quarter=k, first=r(f.mean()), last=r(l.mean()), last_minus_first=r(l.mean() - f.mean()), p=r(p),
-                first10=r(x[:ten].mean()), last10=r(x[-ten:].mean()), last10_minus_first10=r(x[-ten:].mean() - x[:ten].mean()),
                 slope_per_100=r(100 * b), slope_low=r(100 * (b - 1.959964 * sb)), slope_high=r(100 * (b + 1.959964 * sb)))
 
 if __name__ == '__main__':

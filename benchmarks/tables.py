@@ -132,9 +132,9 @@ def t_compound(file:str='compound.json') -> str:
                         f"{pick} at temperature {c['temperature']}. Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], "
                         f"McNemar p {pval(s['p'])}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, file)
 
-def t_rewards(file:str='rewards_report.json') -> str:
+def t_rewards() -> str:
     "How well each scorer separates right from wrong samples of held-out problems, and picks among them (benchmarks/reward_report.py)."
-    d = load(file); n, R, C, st = d['samples'], d['rows'], d['ci95'], d['settings']
+    d = load('rewards_report.json'); n, R, C, st = d['samples'], d['rows'], d['ci95'], d['settings']
     td = d.get('training_data') or {}
     steps = f" ({td['mc_steps']:,} steps)" if td else ''
     what = {'arithmetic': 'calculator: recomputes every `a op b = c` (no training)', 'logprob': "the policy's mean step probability",
@@ -150,7 +150,7 @@ def t_rewards(file:str='rewards_report.json') -> str:
     lines += [f"| majority vote (no scorer) | | | {b['majority']:.1f} {ci(bc['majority'])} | | |", f"| a random sample (no scorer) | | | {b['random_sample']:.1f} | | |",
               f"| pass@{n} (oracle) | | | {b['pass_at_n']:.1f} {ci(bc['pass_at_n'])} | | |"]
     return table(lines, f"{d['task']} test split, level {d['level']}, {d['problems']} problems × {n} samples (temperature {st['temperature']}, ≤ {st['max_tokens']} tokens); "
-                        f"AUROC over all {d['problems'] * n} samples, right against wrong. " + stages(d['stage_seconds']), d, file)
+                        f"AUROC over all {d['problems'] * n} samples, right against wrong. " + stages(d['stage_seconds']), d, 'rewards_report.json')
 
 def stages(t:dict) -> str:
     "Stage times, or a note that every stage was read from an earlier pass's cache (a resumed run)."
@@ -238,9 +238,13 @@ def t_search_bench() -> str:
 
 ROUTE_FILES = ('route.json', 'route_half.json')   # the issue's token budget (1/4 of the best fixed strategy's), and 1/2
 
+def route_runs() -> list:
+    "(file, results) of each routing run: route.json must exist, the others are added when measured."
+    return [(f, load(f)) for f in ROUTE_FILES if f == ROUTE_FILES[0] or (RESULTS / f).exists()]
+
 def t_route() -> str:
     "Compute-optimal routing against the best fixed strategy at the budget, on the same test problems (benchmarks/route.py)."
-    runs = [(f, load(f)) for f in ROUTE_FILES if f == ROUTE_FILES[0] or (RESULTS / f).exists()]
+    runs = route_runs()
     d = runs[0][1]; st, D, T = d['settings'], d['dev'], d['test']
     lines = ['| method | dev accuracy (%) | dev tokens / problem | test accuracy (%) | 95% CI | test tokens / problem | minus best fixed, paired (McNemar p) |', '|---' * 7 + '|']
     best = next(r for r in D['fixed'] if r['strategy'] == D['best_fixed'])
@@ -263,7 +267,7 @@ def t_route() -> str:
 
 def t_search_and_learning() -> str:
     "Issue 15's one table: base and learned policy, greedy and their best search, and routing, on the same test problems."
-    base, lrn, h, r = load('compound_base.json'), load('compound_headline.json'), load('headline.json'), load('route.json')
+    base, lrn, h, routes = load('compound_base.json'), load('compound_headline.json'), load('headline.json'), route_runs()
     lines = ['| policy | method | accuracy (%) | 95% CI | tokens / problem | generation wall time |', '|---|---|---|---|---|---|']
     for who, d in (('base (SmolLM2-135M-Instruct)', base), (f"learned ({len(h['rounds']) - 1} rounds of expert iteration, {h['wall_min']} min)", lrn)):
         rows = d['test']['rows']; g, c = rows[0], next(x for x in rows if x['chosen'])
@@ -272,7 +276,7 @@ def t_search_and_learning() -> str:
         how = c['strategy'].replace('_', ' ') + (f" ({c['scorer']})" if c['scorer'] else '')
         lines.append(f"| {who} | + {how}@{d['budget']}, T={c['temperature']} (chosen on dev) | "
                      f"{c['accuracy']:.1f} | {ci(c['ci95'])} | {c['tokens']:,.0f} | {samples_s / 60:.1f} min |")
-    for f, x in [('route.json', r)] + [(f, load(f)) for f in ROUTE_FILES[1:] if (RESULTS / f).exists()]:
+    for _, x in routes:
         a = x['test']['auto']
         lines.append(f"| learned | + auto (routed per prompt, fitted on dev within {x['settings']['token_frac']:g}× best-of-16's tokens) | {a['accuracy']:.1f} | {ci(a['ci95'])} | {a['tokens']:,.0f} | reads best-of-16's samples |")
     hb, ha = h.get('hard_before'), h.get('hard_after')
@@ -282,7 +286,7 @@ def t_search_and_learning() -> str:
                                    f"Search minus greedy: base **{sb['diff']:+.1f}** (95% CI [{sb['low']:.1f}, {sb['high']:.1f}], p {pval(sb['p'])}), learned **{sl['diff']:+.1f}** "
                                    f"(95% CI [{sl['low']:.1f}, {sl['high']:.1f}], p {pval(sl['p'])}).{hard} The learned policy is the headline's "
                                    f"(its rounds in the table below); auto's row is the routing table's."]) + '\n\n' + '\n\n'.join(
-        source(x, f) for x, f in ((base, 'compound_base.json'), (lrn, 'compound_headline.json'), (h, 'headline.json'), (r, 'route.json')))
+        source(x, f) for x, f in ((base, 'compound_base.json'), (lrn, 'compound_headline.json'), (h, 'headline.json'), *((x, f) for f, x in routes)))
 
 TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
