@@ -132,9 +132,9 @@ def t_compound(file:str='compound.json') -> str:
                         f"{pick} at temperature {c['temperature']}. Chosen minus greedy: **{s['diff']:+.1f} points** (95% CI [{s['low']:.1f}, {s['high']:.1f}], "
                         f"McNemar p {pval(s['p'])}); target ≥ +10: **{'met' if d['met'] else 'missed'}**.", d, file)
 
-def t_rewards() -> str:
+def t_rewards(file:str='rewards_report.json') -> str:
     "How well each scorer separates right from wrong samples of held-out problems, and picks among them (benchmarks/reward_report.py)."
-    d = load('rewards_report.json'); n, R, C, st = d['samples'], d['rows'], d['ci95'], d['settings']
+    d = load(file); n, R, C, st = d['samples'], d['rows'], d['ci95'], d['settings']
     td = d.get('training_data') or {}
     steps = f" ({td['mc_steps']:,} steps)" if td else ''
     what = {'arithmetic': 'calculator: recomputes every `a op b = c` (no training)', 'logprob': "the policy's mean step probability",
@@ -150,7 +150,7 @@ def t_rewards() -> str:
     lines += [f"| majority vote (no scorer) | | | {b['majority']:.1f} {ci(bc['majority'])} | | |", f"| a random sample (no scorer) | | | {b['random_sample']:.1f} | | |",
               f"| pass@{n} (oracle) | | | {b['pass_at_n']:.1f} {ci(bc['pass_at_n'])} | | |"]
     return table(lines, f"{d['task']} test split, level {d['level']}, {d['problems']} problems × {n} samples (temperature {st['temperature']}, ≤ {st['max_tokens']} tokens); "
-                        f"AUROC over all {d['problems'] * n} samples, right against wrong. " + stages(d['stage_seconds']), d, 'rewards_report.json')
+                        f"AUROC over all {d['problems'] * n} samples, right against wrong. " + stages(d['stage_seconds']), d, file)
 
 def stages(t:dict) -> str:
     "Stage times, or a note that every stage was read from an earlier pass's cache (a resumed run)."
@@ -218,6 +218,25 @@ def t_grpo_curve() -> str:
                         f"the verifier's answer reward is the only reward, no KL term; trainer time {d['trainer_s'] / 60:.1f} min. "
                         f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**; "
                         f"the issue's criterion (last 10 steps ≥ first 10 + 0.15): **{'met' if l10 - f10 >= 0.15 else 'missed'}**.", d, 'grpo_curve.json')
+
+GRPO_LOSS_FILES = {'dapo': 'grpo_curve.json', 'dr_grpo': 'grpo_curve_dr_grpo.json', 'grpo': 'grpo_curve_grpo.json'}  # same settings, one per loss type
+
+def t_grpo_losses() -> str:
+    "TRL's GRPO loss types side by side: the same policy, prompts, seeds and steps; only `loss_type` differs (benchmarks/grpo_curve.py --loss-type)."
+    runs = [(k, f, load(f)) for k, f in GRPO_LOSS_FILES.items() if (RESULTS / f).exists()]
+    if not runs: raise Missing(GRPO_LOSS_FILES['dapo'])
+    lines = ['| loss type | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min |', '|---|---|---|---|---|---|']
+    for k, f, d in runs:
+        c, e = d['curve'], d.get('eval') or {}; f10, l10 = ten(d); a = e.get('after_minus_before') or {}
+        ev = f"{e['before']['greedy_pass_at_1']:.1f} → {e['after']['greedy_pass_at_1']:.1f} ({a['diff']:+.1f} [{a['low']:.1f}, {a['high']:.1f}])" if e else 'not measured'
+        lines.append(f"| `{k}` | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "
+                     f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} |")
+    st = runs[0][2]['settings']; missing = [k for k, f in GRPO_LOSS_FILES.items() if not (RESULTS / f).exists()]
+    cap = (f"TRL `GRPOTrainer` from `{st['policy']}`, {st['steps']} steps × {st['prompts']} prompts × {st['generations']} completions, temperature {st['temperature']}, "
+           f"lr {st['lr']:g}, arith levels {st['levels']} training prompts after the first {st['skip']}; answer reward only, no KL term. "
+           + (f"Not run: {', '.join(f'`{k}`' for k in missing)}." if missing else ''))
+    body = table(lines, cap, runs[0][2], runs[0][1])
+    return body + ''.join('\n' + source(d, f) for _, f, d in runs[1:])
 
 def t_search_bench() -> str:
     "The tree core against its Python twin, search overhead around the model, batched frontier expansion (three benchmark scripts)."
@@ -288,7 +307,7 @@ def t_search_and_learning() -> str:
                                    f"(its rounds in the table below); auto's row is the routing table's."]) + '\n\n' + '\n\n'.join(
         source(x, f) for x, f in ((base, 'compound_base.json'), (lrn, 'compound_headline.json'), (h, 'headline.json'), *((x, f) for f, x in routes)))
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'grpo_losses': t_grpo_losses, 'rewards_prm': lambda: t_rewards('rewards_report_prm.json'), 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."

@@ -35,3 +35,15 @@ def test_a_missing_results_file_renders_no_numbers(tmp_path, monkeypatch):
     monkeypatch.setattr(tables, 'RESULTS', tmp_path)
     out = tables.render('engine')
     assert out.startswith('*Not measured yet') and 'bench_engine.json' in out and not any(c.isdigit() for c in out.replace('bench_engine', ''))
+
+def test_grpo_losses_has_a_row_per_loss_type_run(tmp_path, monkeypatch):
+    "One row per loss type whose results file exists, each with its own criterion; the loss types not run are named."
+    d = json.loads((ROOT / 'benchmarks' / 'results' / 'grpo_curve.json').read_text())
+    (tmp_path / 'grpo_curve.json').write_text(json.dumps(d))
+    d['answer_reward'] = [[i, 0.2 if i < 50 else 0.9] for i in range(100)]    # a curve that rises by 0.7
+    (tmp_path / 'grpo_curve_dr_grpo.json').write_text(json.dumps(d))
+    monkeypatch.setattr(tables, 'RESULTS', tmp_path)
+    rows = {l.split('|')[1].strip(): l for l in tables.t_grpo_losses().splitlines() if l.startswith('| `')}
+    assert set(rows) == {'`dapo`', '`dr_grpo`'}
+    assert '0.200 → 0.900 (+0.700) | met' in rows['`dr_grpo`'] and '| missed |' in rows['`dapo`']
+    assert 'Not run: `grpo`' in tables.t_grpo_losses()
