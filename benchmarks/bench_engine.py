@@ -14,7 +14,8 @@ Run:  .venv/bin/python benchmarks/bench_engine.py            (~25 min on 2 CPU c
       a quiet machine: `uptime`)
       .venv/bin/python benchmarks/bench_engine.py --quick    (a smoke run: a few prompts per workload, ~4 min)
       --engines hf32,hf16,vllm picks engines; --eager runs vLLM without torch.compile; --reuse FILE keeps the engines
-      not run now from an earlier bench_engine.json (each engine records its own date and load average, so a phase that
+      not run now from an earlier bench_engine.json; --dtype bfloat16|float32 overrides vLLM's (default: the kit's,
+      `engine_dtype()`: bfloat16 where the CPU has AVX512-BF16 or AMX, else float32); --results NAME writes elsewhere (each engine records its own date and load average, so a phase that
       shared the machine with other work shows, and can be run again alone).
 Prints the table and writes benchmarks/results/bench_engine.json (command, commit, date, machine, numbers);
 --quick writes benchmarks/results/bench_engine_quick.json instead.
@@ -31,7 +32,7 @@ from reasoner_kit.policy.backends import HFPolicy, embedded_model_dir
 from reasoner_kit.reward.scorers import STEP_SEP
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINES = {'hf32': 'HFPolicy float32', 'hf16': 'HFPolicy bfloat16', 'vllm': 'vLLM (bfloat16, compiled)'}
+ENGINES = {'hf32': 'HFPolicy float32', 'hf16': 'HFPolicy bfloat16', 'vllm': 'vLLM (compiled)'}
 
 def matmul_gflops(dtype, n:int=2048, reps:int=10) -> float:
     "GFLOP/s of an n x n matmul in `dtype` with torch's threads."
@@ -52,12 +53,12 @@ def workloads(quick:bool) -> dict:
             frontier.append(to_messages(p) + ([{'role': 'assistant', 'content': STEP_SEP.join(steps[:k]) + STEP_SEP}] if k else []))
     return {'single': (single, 1), 'shared': (single[:4 if quick else 40], 16), 'frontier': (frontier, 4)}
 
-def make(engine:str, eager:bool):
+def make(engine:str, eager:bool, dtype:str):
     "(the policy, seconds to start it)."
     t = time.perf_counter()
     if engine == 'vllm':
         from reasoner_kit.policy.vllm_engine import VLLMPolicy
-        pol = VLLMPolicy(embedded_model_dir(), name='embedded', enforce_eager=eager)
+        pol = VLLMPolicy(embedded_model_dir(), name='embedded', enforce_eager=eager, dtype=dtype)
     else: pol = HFPolicy(embedded_model_dir(), name='embedded', dtype=torch.float32 if engine == 'hf32' else torch.bfloat16)
     return pol, time.perf_counter() - t
 
@@ -88,8 +89,12 @@ def main():
     ap.add_argument('--engines', default='hf32,hf16,vllm', help=f"comma-separated, of: {', '.join(ENGINES)}")
     ap.add_argument('--quick', action='store_true', help='a few prompts per workload (smoke run)')
     ap.add_argument('--eager', action='store_true', help='vLLM without torch.compile')
+    ap.add_argument('--dtype', default=None, choices=['bfloat16', 'float32'], help="vLLM's dtype (default: the kit's, engine_dtype())")
+    ap.add_argument('--results', default=None, help='the results file under benchmarks/results/ (default bench_engine.json, --quick: bench_engine_quick.json)')
     ap.add_argument('--reuse', default=None, help='an earlier bench_engine.json: keep its engines that are not run now')
     a = ap.parse_args()
+    from reasoner_kit.policy.vllm_engine import engine_dtype
+    dtype = a.dtype or engine_dtype()
     engines = [e for e in a.engines.split(',') if e]
     if bad := set(engines) - set(ENGINES): sys.exit(f"unknown engine(s) {bad}: use {', '.join(ENGINES)}")
     if 'vllm' in engines: engines = [e for e in engines if e != 'vllm'] + ['vllm']   # last: its engine stays in the process
@@ -102,10 +107,10 @@ def main():
     res = {}
     for e in engines:
         print(f"{ENGINES[e]}:", flush=True)
-        pol, start = make(e, a.eager)
+        pol, start = make(e, a.eager, dtype)
         print(f"  started in {start:.1f} s", flush=True)
         before, date = os.getloadavg(), datetime.now(timezone.utc).isoformat(timespec='seconds')
-        res[e] = dict(engine=ENGINES[e] if not (e == 'vllm' and a.eager) else 'vLLM (bfloat16, eager)', start_s=round(start, 1), workloads=run(pol, wl),
+        res[e] = dict(engine=ENGINES[e] if e != 'vllm' else f"vLLM ({dtype}, {'eager' if a.eager else 'compiled'})", start_s=round(start, 1), workloads=run(pol, wl),
                       date=date, load_avg_before=[round(x, 2) for x in before], load_avg_after=[round(x, 2) for x in os.getloadavg()])
         if e != 'vllm': del pol; gc.collect()
     if a.reuse:   # earlier measurements of the engines not run now, marked as such
@@ -134,7 +139,7 @@ def main():
                settings=dict(temperature=0.5, max_tokens=160, seed=0, task='arith dev, levels 1-2', quick=a.quick),
                matmul_gflops=dict(bfloat16=round(bf16, 1), float32=round(fp32, 1), n=2048), parameters=params,
                flops_per_token=2 * params, engines=res)
-    f = ROOT / 'benchmarks' / 'results' / ('bench_engine_quick.json' if a.quick else 'bench_engine.json')
+    f = ROOT / 'benchmarks' / 'results' / (a.results or ('bench_engine_quick.json' if a.quick else 'bench_engine.json'))
     f.write_text(json.dumps(out, indent=1) + '\n')
     print(f"-> {f.relative_to(ROOT)}")
 

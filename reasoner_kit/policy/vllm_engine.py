@@ -9,12 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 from fastcore.basics import patch
 
-from ..core import KitError, stable_hash
+from ..core import KitError, bf16_fast, stable_hash
 from .base import Policy, Sample, load_policy
 from .backends import HFPolicy, LocalTokenizer, _spec_arg, embedded_model_dir, tiny_model_dir
 
 # %% auto #0
-__all__ = ['ENGINES', 'ENGINE_ENV', 'VLLM_ENV', 'vllm_installed', 'pick_engine', 'engine_settings', 'vllm_engine',
+__all__ = ['ENGINES', 'ENGINE_ENV', 'VLLM_ENV', 'vllm_installed', 'pick_engine', 'engine_dtype', 'engine_settings', 'vllm_engine',
            'release_engine', 'close_engines', 'request_seeds', 'VLLMPolicy', 'checkpoint_weights', 'reload_weights',
            'local_policy', 'default_engine', 'close_policy', 'embedded_policy', 'tiny_policy', 'vllm_policy']
 
@@ -41,11 +41,15 @@ VLLM_ENV = dict(
     VLLM_USE_AOT_COMPILE='0',           # torch 2.13 cannot load vLLM 0.32's AOT artifacts, so every start recompiled (70-100 s); inductor's cache: ~35 s
     VLLM_LOGGING_LEVEL='ERROR')         # no INFO line per step, no WARNING per weight cast to bfloat16
 
+def engine_dtype(cpuinfo='/proc/cpuinfo') -> str: # where the CPU's flags are listed
+    "bfloat16 where its matmuls are fast (a CUDA GPU, a CPU with AVX512-BF16 or AMX), else float32: on an AVX2-only CPU torch's bfloat16 matmul is emulated, ~500x slower."
+    return 'bfloat16' if bf16_fast(cpuinfo) else 'float32'
+
 def engine_settings(model, # a local model directory or a hub id
                     **kw) -> dict: # `vllm.LLM` arguments, which override the kit's
-    "The kit's `vllm.LLM` arguments: bfloat16, prefix caching on, seed 0; on CPU whole prefills and 2 GiB of KV cache, on CUDA 40% of the GPU."
+    "The kit's `vllm.LLM` arguments: bfloat16 where `bf16_fast()` else float32, prefix caching on, seed 0; on CPU whole prefills and 2 GiB of KV cache, on CUDA 40% of the GPU."
     import torch
-    s = dict(model=str(model), dtype='bfloat16', enable_prefix_caching=True, seed=0)
+    s = dict(model=str(model), dtype=engine_dtype(), enable_prefix_caching=True, seed=0)
     if torch.cuda.is_available(): s['gpu_memory_utilization'] = 0.4          # room for a second engine (a judge, the tests') and the HF twin
     else: s.update(enable_chunked_prefill=False,                            # see above: seeded requests need whole prefills
                    kv_cache_memory_bytes=2 * 2**30)                        # 2 GiB of KV cache: ~93k tokens of the embedded model
