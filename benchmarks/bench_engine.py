@@ -84,7 +84,8 @@ def machine() -> dict:
     for m in ('torch', 'transformers', 'vllm'):
         try: vers[m] = __import__(m).__version__
         except Exception: vers[m] = None
-    return dict(platform=platform.platform(), cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
+    from reasoner_kit.core import cpu_flags, cpu_isa
+    return dict(platform=platform.platform(), cpu=cpu, isa=cpu_isa(cpu_flags()), cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
                 python=platform.python_version(), **vers)
 
 def main():
@@ -113,7 +114,8 @@ def main():
         pol, start = make(e, a.eager, dtype)
         print(f"  started in {start:.1f} s", flush=True)
         before, date = os.getloadavg(), datetime.now(timezone.utc).isoformat(timespec='seconds')
-        res[e] = dict(engine=ENGINES[e] if e != 'vllm' else f"vLLM ({dtype}, {'eager' if a.eager else 'compiled'})", start_s=round(start, 1), workloads=run(pol, wl),
+        res[e] = dict(engine=ENGINES[e] if e != 'vllm' else f"vLLM ({dtype}, {'eager' if a.eager else 'compiled'})",
+                      dtype={'hf32': 'float32', 'hf16': 'bfloat16'}.get(e, dtype), start_s=round(start, 1), workloads=run(pol, wl),
                       date=date, load_avg_before=[round(x, 2) for x in before], load_avg_after=[round(x, 2) for x in os.getloadavg()])
         if e != 'vllm': del pol; gc.collect()
     if a.reuse:   # earlier measurements of the engines not run now, marked as such
@@ -124,16 +126,17 @@ def main():
     ref = res.get('hf32')
     for e, r in res.items():
         for name, w in r['workloads'].items():
-            lim = r['reused_from']['matmul_gflops']['bfloat16'] if 'reused_from' in r else bf16   # the limit measured with it
-            w['share_of_bf16_limit'] = round(w['tokens_per_s'] * 2 * params / (lim * 1e9), 4)
+            dt = r.get('dtype', 'bfloat16')   # results before the dtype was recorded: bfloat16 engines but HF float32
+            lim = (r['reused_from']['matmul_gflops'] if 'reused_from' in r else dict(bfloat16=bf16, float32=fp32))[dt]   # the limit of its dtype, measured with it
+            w['share_of_limit'] = round(w['tokens_per_s'] * 2 * params / (lim * 1e9), 4)
             if ref: w['speedup_vs_hf32'] = round(w['tokens_per_s'] / ref['workloads'][name]['tokens_per_s'], 2)
     # the table
     cols = list(res)
-    print(f"\ntokens/s (speed-up over HFPolicy float32; share of the {bf16:.0f} GFLOP/s bfloat16 matmul limit at {2 * params / 1e9:.2f} GFLOP/token)")
+    print(f"\ntokens/s (speed-up over HFPolicy float32; share of the matmul limit of its dtype, bfloat16 {bf16:.0f} / float32 {fp32:.0f} GFLOP/s, at {2 * params / 1e9:.2f} GFLOP/token)")
     print('| workload | ' + ' | '.join(res[e]['engine'] for e in cols) + ' |')
     print('|---|' + '---|' * len(cols))
     for name, (prompts, n) in wl.items():
-        cells = [f"{(w := res[e]['workloads'][name])['tokens_per_s']:.0f} ({w.get('speedup_vs_hf32', float('nan')):.2f}x; {100 * w['share_of_bf16_limit']:.1f}%)" for e in cols]
+        cells = [f"{(w := res[e]['workloads'][name])['tokens_per_s']:.0f} ({w.get('speedup_vs_hf32', float('nan')):.2f}x; {100 * w['share_of_limit']:.1f}%)" for e in cols]
         print(f"| {name} ({len(prompts)} x {n}) | " + ' | '.join(cells) + ' |')
     print('| engine start (s) | ' + ' | '.join(f"{res[e]['start_s']:.0f}" for e in cols) + ' |')
     load1 = os.getloadavg()

@@ -67,9 +67,25 @@ def t_engine() -> str:
     for e in E.values():
         w = e['workloads']
         lines.append(f"| {e['engine']} | " + ' | '.join(f"{w[x]['tokens_per_s']:.0f} ({w[x]['speedup_vs_hf32']:.2f}×)" for x in wl)
-                     + f" | {100 * w['shared']['share_of_bf16_limit']:.0f}% |")
+                     + f" | {100 * w['shared'].get('share_of_limit', w['shared'].get('share_of_bf16_limit')):.0f}% |")
     lines += ['', f"bfloat16 matmul limit measured in the run: {d['matmul_gflops']['bfloat16']:.0f} GFLOP/s (float32 {d['matmul_gflops']['float32']:.0f})."]
     return '\n'.join(lines) + '\n\n' + source(d, 'bench_engine.json')
+
+ENGINE_CPU_FILES = ('bench_engine_avx2.json', 'bench_engine_avx2_bf16.json')   # one AVX2-only machine: HF and vLLM in float32, vLLM in bfloat16
+
+def t_engine_cpu() -> str:
+    "Tokens/s on a CPU without AVX512-BF16: why the engine's dtype follows the CPU (`engine_dtype`)."
+    runs = [(f, load(f)) for f in ENGINE_CPU_FILES if (RESULTS / f).exists()]
+    if not runs: raise Missing(ENGINE_CPU_FILES[0])
+    wl = list(next(iter(runs[0][1]['engines'].values()))['workloads'])
+    lines = ['| engine | ' + ' | '.join(f"{w} tokens/s" for w in wl) + ' | engine start (s) |', '|---' * (len(wl) + 2) + '|']
+    for _, d in runs:
+        for e in d['engines'].values():
+            lines.append(f"| {e['engine']} | " + ' | '.join(f"{e['workloads'][x]['tokens_per_s']:.0f}" for x in wl) + f" | {e['start_s']:.0f} |")
+    m = runs[0][1]['matmul_gflops']; cpu = runs[0][1]['machine']
+    cap = (f"{cpu['cpu']} ({cpu.get('isa') or 'flags not recorded'}), {cpu['cores']} cores; quick workloads (arith dev, temperature 0.5, ≤ 160 tokens). "
+           f"Matmul throughput on this CPU: float32 {m['float32']:.0f} GFLOP/s, bfloat16 {m['bfloat16']:.1f} GFLOP/s (no bfloat16 instructions: torch emulates them).")
+    return table(lines, cap, runs[0][1], runs[0][0]) + ''.join('\n' + source(d, f) for f, d in runs[1:])
 
 def t_parity() -> str:
     "vLLM bfloat16 against HFPolicy float32 on the same test problems."
@@ -307,7 +323,7 @@ def t_search_and_learning() -> str:
                                    f"(its rounds in the table below); auto's row is the routing table's."]) + '\n\n' + '\n\n'.join(
         source(x, f) for x, f in ((base, 'compound_base.json'), (lrn, 'compound_headline.json'), (h, 'headline.json'), *((x, f) for f, x in routes)))
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'grpo_losses': t_grpo_losses, 'rewards_prm': lambda: t_rewards('rewards_report_prm.json'), 'search_bench': t_search_bench, 'engine': t_engine, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'grpo_losses': t_grpo_losses, 'rewards_prm': lambda: t_rewards('rewards_report_prm.json'), 'search_bench': t_search_bench, 'engine': t_engine, 'engine_cpu': t_engine_cpu, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."

@@ -15,7 +15,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['SEQS_PER_CALL', 'KitError', 'set_seed', 'stable_hash', 'cache_dir', 'repo_root', 'data_dirs', 'Registry',
            'write_jsonl', 'read_jsonl', 'JsonlLog', 'progress', 'per_call', 'resumable_map', 'check_settings',
-           'machine', 'git_commit', 'provenance', 'bf16_fast', 'TrainResult']
+           'cpu_flags', 'cpu_isa', 'machine', 'git_commit', 'provenance', 'bf16_fast', 'TrainResult']
 
 # %% ../nbs/00_core.ipynb #f88ed1c5
 class KitError(Exception):
@@ -220,10 +220,21 @@ def check_settings(folder:str|Path, # a resumable output folder
     return now
 
 # %% ../nbs/00_core.ipynb #53594588
+def cpu_flags(cpuinfo:str|Path='/proc/cpuinfo') -> set: # where the CPU's flags are listed
+    "The CPU's feature flags (empty where they are not listed)."
+    info = Path(cpuinfo)
+    flags = next((l for l in info.read_text().splitlines() if l.startswith('flags')), '') if info.exists() else ''
+    return set(flags.split(':', 1)[-1].split())
+
+def cpu_isa(flags:set) -> str:
+    "The widest matmul instructions among `flags`: 'AMX', 'AVX512-BF16', 'AVX-512', 'AVX2' or ''. Speeds differ ~100x between them in bfloat16."
+    return next((name for f, name in [('amx_bf16', 'AMX'), ('avx512_bf16', 'AVX512-BF16'), ('avx512f', 'AVX-512'), ('avx2', 'AVX2')] if f in flags), '')
+
 def machine() -> str:
-    "This machine in one line: architecture, CPU model, cores, memory, GPU if any, Python."
+    "This machine in one line: architecture, CPU model and its widest matmul instructions, cores, memory, GPU if any, Python."
     import torch
     cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+    if isa := cpu_isa(cpu_flags()): cpu += f' ({isa})'
     mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30 if hasattr(os, 'sysconf') else 0
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ', no GPU'
     return f"{platform.machine()}, {cpu}, {os.cpu_count()} CPU cores, {mem:.0f} GiB{gpu}, Python {platform.python_version()}"
@@ -252,9 +263,7 @@ def bf16_fast(cpuinfo:str|Path='/proc/cpuinfo') -> bool: # where the CPU's flags
     "Whether bfloat16 matmuls are fast here: a CUDA GPU that supports them, or a CPU with AVX512-BF16 or AMX (~4x float32 on this kit's 2-core CI machine)."
     import torch
     if torch.cuda.is_available(): return torch.cuda.is_bf16_supported()
-    info = Path(cpuinfo)
-    flags = next((l for l in info.read_text().splitlines() if l.startswith('flags')), '') if info.exists() else ''
-    return bool({'avx512_bf16', 'amx_bf16'} & set(flags.split(':', 1)[-1].split()))
+    return cpu_isa(cpu_flags(cpuinfo)) in ('AMX', 'AVX512-BF16')
 
 
 # %% ../nbs/00_core.ipynb #09aa4531

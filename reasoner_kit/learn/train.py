@@ -5,6 +5,8 @@
 # %% ../../nbs/41_train.ipynb #47911254
 from __future__ import annotations
 import json, os, shutil, time
+from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 
@@ -247,6 +249,19 @@ def _cpu_weight_sync(trainer):
     def sync(self): reload_weights(self.llm, [(n, p.detach()) for n, p in self._iter_named_params()])
     gen.sync_weights = types.MethodType(sync, gen)
 
+@contextmanager
+def _trl_vllm_dtype():
+    "While TRL builds its colocated vLLM on a CPU: the kit's `engine_dtype()`, not vLLM's 'auto' (bfloat16 for a float32 model, emulated ~100x slower on an AVX2-only CPU)."
+    import torch
+    try: import trl.generation.vllm_generation as vg
+    except ImportError: vg = None
+    if torch.cuda.is_available() or vg is None or not hasattr(vg, 'LLM'): yield; return
+    from reasoner_kit.policy.vllm_engine import engine_dtype
+    llm = vg.LLM
+    vg.LLM = partial(llm, dtype=engine_dtype())
+    try: yield
+    finally: vg.LLM = llm
+
 def train_grpo(model_dir:str|Path, # a transformers model directory
                prompts_dataset, # rows with a prompt column, plus columns the reward functions read
                reward_funcs, # a TRL reward function, or a list (summed), e.g. grading.answer_reward
@@ -272,8 +287,9 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     targs = Config(**args, num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
                    temperature=cfg.temperature, beta=cfg.beta, use_vllm=vllm, **(dict(vllm_mode='colocate') if vllm else {}),
                    **(dict(loss_type=cfg.loss_type) if cfg.algo == 'grpo' else {}))   # RLOO has one loss
-    trainer = Trainer(model=model, reward_funcs=list(funcs), args=targs, train_dataset=ds, processing_class=tok,
-                      peft_config=peft, callbacks=callbacks)
+    with _trl_vllm_dtype():
+        trainer = Trainer(model=model, reward_funcs=list(funcs), args=targs, train_dataset=ds, processing_class=tok,
+                          peft_config=peft, callbacks=callbacks)
     _cpu_weight_sync(trainer)
     return _finish(trainer, tok, out_dir, last, key, t0, cfg)
 

@@ -86,6 +86,18 @@ def test_grpo_loss_type_reaches_trl(tmp_path, monkeypatch):
     train_grpo(tiny_model_dir(), g, [_vowels], tmp_path / 'ok', GRPOTrainConfig(max_steps=1, num_generations=4, max_completion_length=8, loss_type='dr_grpo'))
     assert seen == ['dr_grpo']
 
+def test_trl_vllm_gets_the_kits_dtype(monkeypatch):
+    "On a CPU, TRL's colocated vLLM is built in the kit's engine_dtype() (not vLLM's 'auto'), and TRL's LLM is put back afterwards."
+    import torch, trl.generation.vllm_generation as vg
+    from reasoner_kit.learn.train import _trl_vllm_dtype
+    from reasoner_kit.policy.vllm_engine import engine_dtype
+    if torch.cuda.is_available(): pytest.skip("on a GPU vLLM's own choice stands")
+    seen = []
+    def fake(**kw): seen.append(kw)
+    monkeypatch.setattr(vg, 'LLM', fake, raising=False)
+    with _trl_vllm_dtype(): vg.LLM(model='m', seed=0)
+    assert seen == [dict(model='m', seed=0, dtype=engine_dtype())] and vg.LLM is fake
+
 def test_iterate_never_trains_on_test_problems(tmp_path):
     cfg = IterateConfig(levels=(1,), train_per_round=3, test_limit=3, samples=1, max_tokens=8, eval_samples=0,
                         reference_for_unsolved=True, sft=SFTTrainConfig(max_steps=1, batch_size=3, micro_batch=3))
