@@ -32,7 +32,7 @@ def render(name:str) -> str:
 
 def source(d:dict, file:str) -> str:
     "The provenance line under a table."
-    m = d.get('machine'); m = m if isinstance(m, str) else ', '.join(f"{k} {v}" for k, v in (m or {}).items() if k in ('cpu', 'cores', 'torch'))
+    m = d.get('machine'); m = m if isinstance(m, str) else ', '.join(f"{k} {v}" for k, v in (m or {}).items() if k in ('cpu', 'isa', 'cores', 'torch'))
     secs = d.get('seconds') or d.get('wall_s')
     parts = [f"`{d['command']}`" if d.get('command') else 'command not recorded', f"commit {d['commit'].split('-')[0][:7]}{' (uncommitted changes)' if d['commit'].endswith('-dirty') else ''}" if d.get('commit') else 'commit not recorded',
              d.get('date', 'date not recorded'), m or 'machine not recorded']
