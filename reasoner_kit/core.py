@@ -260,7 +260,7 @@ def provenance(seconds:float|None=None, # the wall time of the run, if known
 
 # %% ../nbs/00_core.ipynb #e015a6f5
 def bf16_fast(cpuinfo:str|Path='/proc/cpuinfo') -> bool: # where the CPU's flags are listed
-    "Whether bfloat16 matmuls are fast here: a CUDA GPU that supports them, or a CPU with AVX512-BF16 or AMX (~4x float32 on this kit's 2-core CI machine)."
+    "Whether bfloat16 matmuls are fast here: a CUDA GPU that supports them, or a CPU with AVX512-BF16 or AMX (~2x float32 there; without them torch emulates bfloat16, ~100x slower)."
     import torch
     if torch.cuda.is_available(): return torch.cuda.is_bf16_supported()
     return cpu_isa(cpu_flags(cpuinfo)) in ('AMX', 'AVX512-BF16')

@@ -251,7 +251,7 @@ def _cpu_weight_sync(trainer):
 
 @contextmanager
 def _trl_vllm_dtype():
-    "While TRL builds its colocated vLLM on a CPU: the kit's `engine_dtype()`, not vLLM's 'auto' (bfloat16 for a float32 model, emulated ~100x slower on an AVX2-only CPU)."
+    "While TRL builds its colocated vLLM on a CPU: the kit's `engine_dtype()`, not vLLM's 'auto' (bfloat16 for a float32 model, emulated on an AVX2-only CPU: 3-5x slower sampling)."
     import torch
     try: import trl.generation.vllm_generation as vg
     except ImportError: vg = None
