@@ -44,6 +44,14 @@ def table(lines:list, caption:str, d:dict, file:str) -> str:
     "Table lines, a caption paragraph under them, then the provenance line."
     return '\n'.join(lines + ['', caption]) + '\n\n' + source(d, file)
 
+def measured(files) -> list:
+    "(file, results) of a table's runs: the first file must exist, the others are added once measured."
+    return [(f, load(f)) for f in files if f == files[0] or (RESULTS / f).exists()]
+
+def more_sources(runs) -> str:
+    "The provenance lines of a table's runs after the first."
+    return ''.join('\n' + source(d, f) for f, d in runs[1:])
+
 def pval(p) -> str: return '< 0.001' if p < 0.001 else f"{p:.2g}"
 
 def ci(c) -> str: return f"[{c[0]:.0f}, {c[1]:.0f}]" if c else ''
@@ -75,8 +83,7 @@ ENGINE_CPU_FILES = ('bench_engine_avx2.json', 'bench_engine_avx2_bf16.json')   #
 
 def t_engine_cpu() -> str:
     "Tokens/s on a CPU without AVX512-BF16: why the engine's dtype follows the CPU (`engine_dtype`)."
-    runs = [(f, load(f)) for f in ENGINE_CPU_FILES if (RESULTS / f).exists()]
-    if not runs: raise Missing(ENGINE_CPU_FILES[0])
+    runs = measured(ENGINE_CPU_FILES)
     wl = list(next(iter(runs[0][1]['engines'].values()))['workloads'])
     lines = ['| engine | ' + ' | '.join(f"{w} tokens/s" for w in wl) + ' | engine start (s) |', '|---' * (len(wl) + 2) + '|']
     for _, d in runs:
@@ -85,7 +92,7 @@ def t_engine_cpu() -> str:
     m = runs[0][1]['matmul_gflops']; cpu = runs[0][1]['machine']
     cap = (f"{cpu['cpu']} ({cpu.get('isa') or 'flags not recorded'}), {cpu['cores']} cores; quick workloads (arith dev, temperature 0.5, ≤ 160 tokens). "
            f"Matmul throughput on this CPU: float32 {m['float32']:.0f} GFLOP/s, bfloat16 {m['bfloat16']:.1f} GFLOP/s (no bfloat16 instructions: torch emulates them).")
-    return table(lines, cap, runs[0][1], runs[0][0]) + ''.join('\n' + source(d, f) for f, d in runs[1:])
+    return table(lines, cap, runs[0][1], runs[0][0]) + more_sources(runs)
 
 def t_parity() -> str:
     "vLLM bfloat16 against HFPolicy float32 on the same test problems."
@@ -239,8 +246,7 @@ GRPO_LOSS_FILES = {'dapo': 'grpo_curve.json', 'dr_grpo': 'grpo_curve_dr_grpo.jso
 
 def t_grpo_losses() -> str:
     "TRL's GRPO loss types side by side: the same policy, prompts, seeds and steps; only `loss_type` differs (benchmarks/grpo_curve.py --loss-type)."
-    runs = [(k, f, load(f)) for k, f in GRPO_LOSS_FILES.items() if (RESULTS / f).exists()]
-    if not runs: raise Missing(GRPO_LOSS_FILES['dapo'])
+    loss = {f: k for k, f in GRPO_LOSS_FILES.items()}; runs = [(loss[f], f, d) for f, d in measured(list(loss))]
     lines = ['| loss type | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min |', '|---|---|---|---|---|---|']
     for k, f, d in runs:
         c, e = d['curve'], d.get('eval') or {}; f10, l10 = ten(d); a = e.get('after_minus_before') or {}
@@ -252,7 +258,7 @@ def t_grpo_losses() -> str:
            f"lr {st['lr']:g}, arith levels {st['levels']} training prompts after the first {st['skip']}; answer reward only, no KL term. "
            + (f"Not run: {', '.join(f'`{k}`' for k in missing)}." if missing else ''))
     body = table(lines, cap, runs[0][2], runs[0][1])
-    return body + ''.join('\n' + source(d, f) for _, f, d in runs[1:])
+    return body + more_sources([(f, d) for _, f, d in runs])
 
 def t_search_bench() -> str:
     "The tree core against its Python twin, search overhead around the model, batched frontier expansion (three benchmark scripts)."
@@ -275,7 +281,7 @@ ROUTE_FILES = ('route.json', 'route_half.json')   # the issue's token budget (1/
 
 def route_runs() -> list:
     "(file, results) of each routing run: route.json must exist, the others are added when measured."
-    return [(f, load(f)) for f in ROUTE_FILES if f == ROUTE_FILES[0] or (RESULTS / f).exists()]
+    return measured(ROUTE_FILES)
 
 def t_route() -> str:
     "Compute-optimal routing against the best fixed strategy at the budget, on the same test problems (benchmarks/route.py)."
