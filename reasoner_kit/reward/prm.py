@@ -31,6 +31,10 @@ class MCConfig:
     seed:int=0              # sampling seed
 
 # %% ../../nbs/21_prm.ipynb #9895f809
+def _label_key(pid:str, j:int, text:str|None=None) -> str:
+    "A step-label record's resume key: problem and solution index, plus the solution's hash when the solutions were given."
+    return f"{pid}#{j}" if text is None else f"{pid}#{j}@{stable_hash(text, n=10)}"
+
 def _mc_chunk(ps:list, policy, n_solutions:int, k_rollouts:int, cfg:MCConfig, prompt_fn, solutions:dict|None) -> list:
     "Step-labelled records for a chunk of problems, one per solution: two batched calls (solutions, then every rollout)."
     prompts = [prompt_fn(p) for p in ps]
@@ -62,7 +66,7 @@ def _mc_chunk(ps:list, policy, n_solutions:int, k_rollouts:int, cfg:MCConfig, pr
             if k == len(steps) - 1 and not cut: values.append(float(ok)); continue
             prefix = roll_prompts[r0 + k][-1]['content']
             values.append(sum(grade(p.answer, prefix + r.text) for r in rolls[r0 + k]) / k_rollouts)
-        recs.append(dict(key=f"{p.id}#{j}", id=p.id, prompt=prompt_text(prompts[i]), completions=steps,
+        recs.append(dict(key=_label_key(p.id, j, text if solutions is not None else None), id=p.id, prompt=prompt_text(prompts[i]), completions=steps,
                          labels=[v > 0 for v in values], values=values, correct=bool(ok), truncated=cut,
                          k_rollouts=k_rollouts, gold=p.answer))
     return recs
@@ -83,10 +87,11 @@ def mc_step_labels(problems:list, # training-split `Problem`s (gold answers are 
         raise KitError(f"`solutions` must give at least {n_solutions} texts for every problem", "sample more, or lower n_solutions")
     if out: check_settings(Path(out).parent, dict(policy=policy_identity(policy), n_solutions=n_solutions, k_rollouts=k_rollouts,
                            config={k: v for k, v in asdict(cfg).items() if k != 'chunk'}, prompt=getattr(prompt_fn, '__qualname__', ''),
-                           solutions=stable_hash(json.dumps(solutions, sort_keys=True)) if solutions else None),
-                           part=Path(out).name, what='step labels')   # the file resumes only this run's labels
+                           solutions='given' if solutions else None),   # given texts are in each record's key, not here:
+                           part=Path(out).name, what='step labels')   # a run on fewer or more problems resumes the labels it shares
+    keys = lambda p: [_label_key(p.id, j, solutions[p.id][j] if solutions else None) for j in range(n_solutions)]
     recs = resumable_map(problems, lambda ps: _mc_chunk(ps, policy, n_solutions, k_rollouts, cfg, prompt_fn, solutions),
-                         JsonlLog(out, key='key'), key=lambda p: [f"{p.id}#{j}" for j in range(n_solutions)],
+                         JsonlLog(out, key='key'), key=keys,
                          chunk=cfg.chunk, desc='mc step labels', unit='problem')
     return [r for r in recs if r['completions']]
 

@@ -33,3 +33,16 @@ def test_step_labels_of_another_policy_are_refused(tmp_path):
         mc_step_labels(PROBS, Says('The answer is 3.'), n_solutions=1, k_rollouts=1, out=f, cfg=MCConfig(max_tokens=8))
     with pytest.raises(KitError, match='k_rollouts'):
         mc_step_labels(PROBS, a, n_solutions=1, k_rollouts=2, out=f, cfg=MCConfig(max_tokens=8))
+
+def test_given_solutions_resume_per_problem(tmp_path):
+    "Labels of given solutions resume problem by problem: a run on fewer problems makes no call, and a problem whose texts changed is labelled again."
+    f, a = tmp_path / 'labels.jsonl', Says('1 + 1 = 2.\n\nThe answer is 2.')
+    given = {p.id: ['We add.\n\n1 + 1 = 2.\n\nThe answer is 2.'] for p in PROBS}
+    kw = dict(n_solutions=1, k_rollouts=1, out=f, cfg=MCConfig(max_tokens=8, chunk=1))
+    full = mc_step_labels(PROBS, a, solutions=given, **kw)
+    calls = a.calls
+    assert mc_step_labels(PROBS[:1], a, solutions=given, **kw) == full[:1] and a.calls == calls
+    changed = {**given, PROBS[1].id: ['We add.\n\nThe answer is 7.']}
+    again = mc_step_labels(PROBS, a, solutions=changed, **kw)
+    assert a.calls == calls + 1                        # only the changed problem's rollouts
+    assert again[0] == full[0] and again[1]['completions'] == ['We add.', 'The answer is 7.']
