@@ -244,15 +244,19 @@ def t_grpo_curve() -> str:
 
 GRPO_LOSS_FILES = {'dapo': 'grpo_curve.json', 'dr_grpo': 'grpo_curve_dr_grpo.json', 'grpo': 'grpo_curve_grpo.json'}  # same settings, one per loss type
 
+def cpu(d) -> str:
+    "A GRPO run's CPU (with its matmul ISA where recorded) and the dtype its sampler ran in: runs on other machines are not like-for-like."
+    return f"{d['machine'].split(', ')[1]}, {d.get('sampling_dtype', 'not recorded')}"
+
 def t_grpo_losses() -> str:
     "TRL's GRPO loss types side by side: the same policy, prompts, seeds and steps; only `loss_type` differs (benchmarks/grpo_curve.py --loss-type)."
     loss = {f: k for k, f in GRPO_LOSS_FILES.items()}; runs = [(loss[f], f, d) for f, d in measured(list(loss))]
-    lines = ['| loss type | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min |', '|---|---|---|---|---|---|']
+    lines = ['| loss type | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min | CPU, sampling dtype |', '|---|---|---|---|---|---|---|']
     for k, f, d in runs:
         c, e = d['curve'], d.get('eval') or {}; f10, l10 = ten(d); a = e.get('after_minus_before') or {}
         ev = f"{e['before']['greedy_pass_at_1']:.1f} → {e['after']['greedy_pass_at_1']:.1f} ({a['diff']:+.1f} [{a['low']:.1f}, {a['high']:.1f}])" if e else 'not measured'
         lines.append(f"| `{k}` | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "
-                     f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} |")
+                     f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} | {cpu(d)} |")
     st = runs[0][2]['settings']; missing = [k for k, f in GRPO_LOSS_FILES.items() if not (RESULTS / f).exists()]
     cap = (f"TRL `GRPOTrainer` from `{st['policy']}`, {st['steps']} steps × {st['prompts']} prompts × {st['generations']} completions, temperature {st['temperature']}, "
            f"lr {st['lr']:g}, arith levels {st['levels']} training prompts after the first {st['skip']}; answer reward only, no KL term. "
