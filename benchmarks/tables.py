@@ -258,7 +258,14 @@ def t_grpo_losses() -> str:
         lines.append(f"| `{k}` | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "
                      f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} | {cpu(d)} |")
     st = runs[0][2]['settings']; missing = [k for k, f in GRPO_LOSS_FILES.items() if not (RESULTS / f).exists()]
-    cap = (f"TRL `GRPOTrainer` from `{st['policy']}`, {st['steps']} steps × {st['prompts']} prompts × {st['generations']} completions, temperature {st['temperature']}, "
+    same = lambda d: {k: v for k, v in d['settings'].items() if k not in ('policy', 'loss_type', 'out', 'results', 'no_results')}
+    if bad := [f for _, f, d in runs if same(d) != same(runs[0][2])]:
+        raise SystemExit(f"{', '.join(bad)}: other GRPO settings than {runs[0][1]}; re-run with the same settings, only --loss-type (and --policy) changed")
+    starts = {}
+    for k, _, d in runs: starts.setdefault(d['settings']['policy'], []).append(f'`{k}`')
+    start = (f"`{st['policy']}`" if len(starts) == 1 else   # runs on other machines start from that machine's own learned policy
+             ' and '.join(f"`{p}` ({', '.join(ks)})" for p, ks in starts.items()))
+    cap = (f"TRL `GRPOTrainer` from {start}, {st['steps']} steps × {st['prompts']} prompts × {st['generations']} completions, temperature {st['temperature']}, "
            f"lr {st['lr']:g}, arith levels {st['levels']} training prompts after the first {st['skip']}; answer reward only, no KL term. "
            + (f"Not run: {', '.join(f'`{k}`' for k in missing)}." if missing else ''))
     body = table(lines, cap, runs[0][2], runs[0][1])
