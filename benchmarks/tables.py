@@ -258,7 +258,7 @@ def t_grpo_losses() -> str:
         lines.append(f"| `{k}` | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "
                      f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} | {cpu(d)} |")
     st = runs[0][2]['settings']; missing = [k for k, f in GRPO_LOSS_FILES.items() if not (RESULTS / f).exists()]
-    same = lambda d: {k: v for k, v in d['settings'].items() if k not in ('policy', 'loss_type', 'out', 'results', 'no_results')}
+    same = lambda d: {k: v for k, v in d['settings'].items() if k not in ('policy', 'loss_type', 'out', 'results', 'no_results', 'eval_problems')}   # all that sets the training
     if bad := [f for _, f, d in runs if same(d) != same(runs[0][2])]:
         raise SystemExit(f"{', '.join(bad)}: other GRPO settings than {runs[0][1]}; re-run with the same settings, only --loss-type (and --policy) changed")
     starts = {}
