@@ -93,7 +93,7 @@ def main():
         dest = Path(__file__).resolve().parent / 'results'
         shutil.copy(f'{a.out}/reward.png', dest / ('grpo_reward.png' if a.results == 'grpo_curve.json' else Path(a.results).stem + '.png'))
         (dest / a.results).write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/grpo_curve.py ' + ' '.join(sys.argv[1:]),
-            settings=vars(a), sampling_dtype=engine_dtype(), trainer_s=res.wall_s, resumed_from=res.resumed_from, answer_reward=rs, mean_length=sorted(lens.items()), curve=stats, eval=ev), indent=1, default=str))
+            settings=vars(a), sampling_dtype=engine_dtype(), trainer_s=res.wall_s, resumed_from=res.resumed_from, answer_reward=rs, mean_length=sorted(lens.items()), step_s=res.series('step_time'), curve=stats, eval=ev), indent=1, default=str))
         print(f"wrote {dest / a.results}")
 
 def curve_stats(xs:list) -> dict:
