@@ -249,7 +249,7 @@ def cpu(d) -> str:
     return f"{d['machine'].split(', ')[1]}, {d.get('sampling_dtype', 'not recorded')}"
 
 def t_grpo_losses() -> str:
-    "TRL's GRPO loss types side by side: the same policy, prompts, seeds and steps; only `loss_type` differs (benchmarks/grpo_curve.py --loss-type)."
+    "TRL's GRPO loss types side by side: the same prompts, seeds and steps; only `loss_type` (and the starting policy, named per run) differ (benchmarks/grpo_curve.py --loss-type)."
     loss = {f: k for k, f in GRPO_LOSS_FILES.items()}; runs = [(loss[f], f, d) for f, d in measured(list(loss))]
     lines = ['| loss type | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min | CPU, sampling dtype |', '|---|---|---|---|---|---|---|']
     for k, f, d in runs:
@@ -257,7 +257,7 @@ def t_grpo_losses() -> str:
         ev = f"{e['before']['greedy_pass_at_1']:.1f} → {e['after']['greedy_pass_at_1']:.1f} ({a['diff']:+.1f} [{a['low']:.1f}, {a['high']:.1f}])" if e else 'not measured'
         lines.append(f"| `{k}` | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "
                      f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} | {cpu(d)} |")
-    st = runs[0][2]['settings']; missing = [k for k, f in GRPO_LOSS_FILES.items() if not (RESULTS / f).exists()]
+    st = runs[0][2]['settings']; missing = [k for k in GRPO_LOSS_FILES if k not in {r[0] for r in runs}]
     same = lambda d: {k: v for k, v in d['settings'].items() if k not in ('policy', 'loss_type', 'out', 'results', 'no_results', 'eval_problems')}   # all that sets the training
     if bad := [f for _, f, d in runs if same(d) != same(runs[0][2])]:
         raise SystemExit(f"{', '.join(bad)}: other GRPO settings than {runs[0][1]}; re-run with the same settings, only --loss-type (and --policy) changed")
