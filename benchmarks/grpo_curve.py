@@ -18,6 +18,8 @@ Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--skip N
 Measured (README; TRL's default loss, dapo):
     .venv/bin/python benchmarks/grpo_curve.py --policy runs/headline/round2/train/model --skip 320 --levels 1,2 --steps 100 --prompts 4 --generations 4 --temperature 0.8 --lr 1e-5 --out runs/grpo_sft
 the same with another loss normalisation (issue 15, item 6): add --loss-type dr_grpo --out runs/grpo_sft_dr_grpo --results grpo_curve_dr_grpo.json
+without the importance-sampling correction (GRPOTrainConfig.is_correction=None turns it off for float32 on a CPU): the same from runs/headline/round1/train/model
+    with --loss-type dr_grpo --out runs/grpo_sft_dr_grpo_nocorr --results grpo_curve_dr_grpo_nocorr.json
 """
 import argparse, json, math, os, shutil, sys, time
 from pathlib import Path
@@ -93,7 +95,7 @@ def main():
         dest = Path(__file__).resolve().parent / 'results'
         shutil.copy(f'{a.out}/reward.png', dest / ('grpo_reward.png' if a.results == 'grpo_curve.json' else Path(a.results).stem + '.png'))
         (dest / a.results).write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/grpo_curve.py ' + ' '.join(sys.argv[1:]),
-            settings=vars(a), sampling_dtype=engine_dtype(), trainer_s=res.wall_s, resumed_from=res.resumed_from, answer_reward=rs, mean_length=sorted(lens.items()), step_s=res.series('step_time'), curve=stats, eval=ev), indent=1, default=str))
+            settings=vars(a), sampling_dtype=engine_dtype(), is_correction=json.loads((Path(a.out) / 'settings.json').read_text())['config']['is_correction'], trainer_s=res.wall_s, resumed_from=res.resumed_from, answer_reward=rs, mean_length=sorted(lens.items()), step_s=res.series('step_time'), curve=stats, eval=ev), indent=1, default=str))
         print(f"wrote {dest / a.results}")
 
 def curve_stats(xs:list) -> dict:

@@ -67,6 +67,7 @@ class GRPOTrainConfig(TrainConfig):
     beta:float=0.0            # KL penalty to the reference; 0 skips the reference model (cheaper)
     loss_type:str='dapo'      # GRPO's token-loss normalisation in TRL: 'dapo' (its default), 'grpo' (per sequence), 'dr_grpo' (a constant), 'bnpo', ...
     use_vllm:bool|None=None   # generate with vLLM (colocated); None: wherever vLLM is the kit's engine, but for `tiny`
+    is_correction:bool|None=None # TRL's importance-sampling correction of vLLM's samples (costs a forward pass a step); None: off only where sampler and trainer both compute in float32 on a CPU
 
 # %% ../../nbs/41_train.ipynb #63ddba69
 def _as_dataset(rows, cols):
@@ -249,6 +250,14 @@ def _cpu_weight_sync(trainer):
     def sync(self): reload_weights(self.llm, [(n, p.detach()) for n, p in self._iter_named_params()])
     gen.sync_weights = types.MethodType(sync, gen)
 
+def _is_correction(cfg, vllm:bool) -> bool:
+    "Correct for vLLM sampling with other numbers than the trainer's? As asked, else unless both compute in float32 on a CPU (there the ratio is 1 ± 1e-4)."
+    if not vllm: return False
+    if cfg.is_correction is not None: return cfg.is_correction
+    import torch
+    from reasoner_kit.policy.vllm_engine import engine_dtype
+    return torch.cuda.is_available() or bool(cfg.bf16) or engine_dtype() != 'float32'
+
 @contextmanager
 def _trl_vllm_dtype():
     "While TRL builds its colocated vLLM on a CPU: the kit's `engine_dtype()`, not vLLM's 'auto' (bfloat16 for a float32 model, emulated on an AVX2-only CPU: 3-5x slower sampling)."
@@ -277,16 +286,17 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     if not funcs: raise KitError("GRPO needs at least one reward function", "pass reward_funcs=grading.answer_reward")
     ds = _as_dataset(prompts_dataset, ['prompt'])
     B = cfg.num_generations * max(1, cfg.prompts_per_step)      # one optimizer step = whole groups
-    cfg2 = replace(cfg, batch_size=B, micro_batch=B)
+    vllm = _use_vllm(cfg, model_dir)
+    cfg2 = replace(cfg, batch_size=B, micro_batch=B, is_correction=_is_correction(cfg, vllm))   # settings record what was done
     names = [getattr(f, '__qualname__', type(f).__name__) for f in funcs]
     check_settings(out_dir, _run_settings(cfg.algo, model_dir, cfg2, ds, *names), what='training checkpoints')   # resumes only this run
     if (r := _done(out_dir, key := _key(model_dir, cfg2, ds, *names))) is not None: return r
     model, tok, args, peft, last = _setup(model_dir, out_dir, cfg2, ds)
-    if vllm := _use_vllm(cfg, model_dir): _vllm_env()
+    if vllm: _vllm_env()
     Config, Trainer = (trl.GRPOConfig, trl.GRPOTrainer) if cfg.algo == 'grpo' else (trl.RLOOConfig, trl.RLOOTrainer)
     targs = Config(**args, num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
                    temperature=cfg.temperature, beta=cfg.beta, use_vllm=vllm, **(dict(vllm_mode='colocate') if vllm else {}),
-                   **(dict(loss_type=cfg.loss_type) if cfg.algo == 'grpo' else {}))   # RLOO has one loss
+                   **(dict(loss_type=cfg.loss_type, vllm_importance_sampling_correction=cfg2.is_correction) if cfg.algo == 'grpo' else {}))   # RLOO has one loss
     with _trl_vllm_dtype():
         trainer = Trainer(model=model, reward_funcs=list(funcs), args=targs, train_dataset=ds, processing_class=tok,
                           peft_config=peft, callbacks=callbacks)

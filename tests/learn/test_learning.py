@@ -81,10 +81,27 @@ def test_grpo_loss_type_reaches_trl(tmp_path, monkeypatch):
     with pytest.raises(KitError, match="loss_type 'dr-grpo'"):
         train_grpo(tiny_model_dir(), g, [_vowels], tmp_path / 'bad', GRPOTrainConfig(max_steps=1, loss_type='dr-grpo'))
     seen, init = [], trl.GRPOTrainer.__init__
-    def spy(self, *a, **kw): seen.append(kw['args'].loss_type); init(self, *a, **kw)
+    def spy(self, *a, **kw): seen.append((kw['args'].loss_type, kw['args'].vllm_importance_sampling_correction)); init(self, *a, **kw)
     monkeypatch.setattr(trl.GRPOTrainer, '__init__', spy)
     train_grpo(tiny_model_dir(), g, [_vowels], tmp_path / 'ok', GRPOTrainConfig(max_steps=1, num_generations=4, max_completion_length=8, loss_type='dr_grpo'))
-    assert seen == ['dr_grpo']
+    assert seen == [('dr_grpo', False)]   # tiny samples with transformers: nothing to correct
+
+def test_is_correction_only_where_sampler_and_trainer_differ(monkeypatch):
+    "TRL's importance-sampling correction: off where vLLM and the trainer both compute in float32 on a CPU, on where either uses bf16 or a GPU."
+    import torch
+    from reasoner_kit.learn import train
+    from reasoner_kit.policy import vllm_engine
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(vllm_engine, 'engine_dtype', lambda *a: 'float32')
+    assert train._is_correction(GRPOTrainConfig(), vllm=True) is False
+    assert train._is_correction(GRPOTrainConfig(bf16=True), vllm=True) is True          # a bf16 trainer
+    assert train._is_correction(GRPOTrainConfig(is_correction=True), vllm=True) is True
+    monkeypatch.setattr(vllm_engine, 'engine_dtype', lambda *a: 'bfloat16')
+    assert train._is_correction(GRPOTrainConfig(), vllm=True) is True                   # a bf16 sampler (AVX512-BF16 CPU)
+    assert train._is_correction(GRPOTrainConfig(), vllm=False) is False                 # transformers samples with the trainer's numbers
+    monkeypatch.setattr(vllm_engine, 'engine_dtype', lambda *a: 'float32')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert train._is_correction(GRPOTrainConfig(), vllm=True) is True                   # a GPU's kernels differ from the trainer's
 
 def test_trl_vllm_gets_the_kits_dtype(monkeypatch):
     "On a CPU, TRL's colocated vLLM is built in the kit's engine_dtype() (not vLLM's 'auto'), and TRL's LLM is put back afterwards."
