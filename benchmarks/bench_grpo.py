@@ -1,7 +1,10 @@
 """Benchmark: GRPO steps per minute on the embedded model with TRL's two generation paths on this machine, same config:
   hf     TRL's plain generation (transformers `generate` in the training process, float32): the CPU default before
-  vllm   vLLM colocated in the training process (TRL's `use_vllm=True, vllm_mode='colocate'`; vLLM's CPU build, bf16;
-         the new weights are pushed into the engine before each step's generation): the default wherever vLLM is installed
+  vllm   vLLM colocated in the training process (TRL's `use_vllm=True, vllm_mode='colocate'`; vLLM's CPU build in the kit's
+         `engine_dtype()`; the new weights are pushed into the engine before each step's generation): the default wherever
+         vLLM is installed. TRL's importance-sampling correction as the kit sets it (`GRPOTrainConfig.is_correction=None`:
+         off where engine and trainer both compute in float32, on otherwise)
+  vllm_is  the same with the correction forced on (TRL's default): one more forward pass of the batch a step
 
 Config (both paths): `reasoner_kit.learn.train.train_grpo` on the embedded model (SmolLM2-135M-Instruct), arith train
 prompts levels 1-2, 1 prompt x 8 generations per step, up to 128 completion tokens, temperature 0.8, lr 1e-6,
@@ -10,7 +13,7 @@ engine's start or caches do not help the other). Timed: the process's setup unti
 vllm the engine start, torch.compile included), and every optimizer step (generation + scoring + backward + update).
 steps/min is over all measured steps; `steady` leaves out the first (warm-up) step.
 
-Run:  .venv/bin/python benchmarks/bench_grpo.py [--steps 4] [--paths hf,vllm]     (~5-10 min on 2 quiet CPU cores)
+Run:  .venv/bin/python benchmarks/bench_grpo.py [--steps 4] [--paths hf,vllm,vllm_is]     (~3 min a path on 2 quiet CPU cores)
 Prints a table and writes benchmarks/results/bench_grpo.json (command, commit, date, machine, load, seconds).
 """
 import argparse, json, os, platform, subprocess, sys, tempfile, time
@@ -20,7 +23,8 @@ from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('REASONER_KIT_QUIET', '1')
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = {'hf': 'TRL plain generation (transformers, fp32)', 'vllm': 'TRL + vLLM colocate (CPU build, bf16)'}
+PATHS = {'hf': 'TRL plain generation (transformers, fp32)', 'vllm': 'TRL + vLLM colocate (CPU build)',
+         'vllm_is': 'TRL + vLLM colocate (CPU build), importance-sampling correction forced on'}
 
 def one(path:str, steps:int) -> dict:
     "Train `steps` GRPO steps on `path` in this process; timings."
@@ -37,13 +41,15 @@ def one(path:str, steps:int) -> dict:
         def on_step_end(self, args, state, control, **kw): marks.setdefault('steps', []).append(time.perf_counter())
     rows = grpo_prompts(load_task('arith', 'train', limit=64, level=[1, 2]))
     cfg = GRPOTrainConfig(max_steps=steps, lr=1e-6, num_generations=8, prompts_per_step=1, max_completion_length=128,
-                          temperature=0.8, save_steps=10_000, use_vllm=path == 'vllm', seed=0)
+                          temperature=0.8, save_steps=10_000, use_vllm=path != 'hf', is_correction=True if path == 'vllm_is' else None, seed=0)
     with tempfile.TemporaryDirectory(prefix='bench-grpo-') as d:   # its checkpoints (2 GB) are not kept
         r = train_grpo(embedded_model_dir(), rows, [answer_reward], Path(d) / path, cfg, callbacks=[Clock()])
         lens, rewards = [v for _, v in r.series('completions/mean_length')], [round(v, 3) for _, v in r.series('reward')]
+        corr = json.loads((Path(d) / path / 'settings.json').read_text())['config']['is_correction']   # as resolved on this machine
     ends = marks['steps']
     step_s = [round(b - a, 2) for a, b in zip([marks['begin']] + ends[:-1], ends)]
-    return dict(path=PATHS[path], steps=len(step_s), setup_s=round(marks['begin'] - t0, 1), step_s=step_s,
+    from reasoner_kit.policy.vllm_engine import engine_dtype
+    return dict(path=PATHS[path], is_correction=corr, engine_dtype=engine_dtype() if path != 'hf' else None, steps=len(step_s), setup_s=round(marks['begin'] - t0, 1), step_s=step_s,
                 steps_per_min=round(60 * len(step_s) / sum(step_s), 2),
                 steady_steps_per_min=round(60 * (len(step_s) - 1) / sum(step_s[1:]), 2) if len(step_s) > 1 else None,
                 mean_completion_tokens=round(sum(lens) / len(lens), 1) if lens else None,
@@ -83,6 +89,8 @@ def main():
         res['vllm']['speedup_vs_hf'] = round(ok['vllm']['steps_per_min'] / ok['hf']['steps_per_min'], 2)
         if ok['hf']['steady_steps_per_min'] and ok['vllm']['steady_steps_per_min']:
             res['vllm']['steady_speedup_vs_hf'] = round(ok['vllm']['steady_steps_per_min'] / ok['hf']['steady_steps_per_min'], 2)
+    if 'vllm' in ok and 'vllm_is' in ok and ok['vllm']['steady_steps_per_min'] and ok['vllm_is']['steady_steps_per_min']:
+        res['vllm']['steady_speedup_vs_is'] = round(ok['vllm']['steady_steps_per_min'] / ok['vllm_is']['steady_steps_per_min'], 2)
     print('| path | setup s | s per step | steps/min | steady steps/min | completion tokens |\n|---|---|---|---|---|---|')
     for p, r in ok.items():
         print(f"| {r['path']} | {r['setup_s']} | {', '.join(map(str, r['step_s']))} | {r['steps_per_min']} | {r['steady_steps_per_min']} | {r['mean_completion_tokens']} |")

@@ -15,7 +15,7 @@ SFT and DPO train with bf16 compute where it is fast (fp32 master weights), as t
 generation runs on vLLM, colocated). Writes benchmarks/results/compare.json (command, commit, date, machine, seconds;
 each method against the base on the same test problems: McNemar's paired test) unless --no-results.
 
-Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160]
+Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160] [--grpo-loss-type dr_grpo]
      [--base-eval runs/headline/round0/eval --samples-from runs/headline]   (reuse the headline's base evaluation and round-1 samples)
 """
 import argparse, json, os, shutil, sys, time
@@ -39,6 +39,7 @@ def main():
     ap.add_argument('--dpo-lr', type=float, default=5e-6)
     ap.add_argument('--grpo-lr', type=float, default=5e-6)
     ap.add_argument('--grpo-prompts', type=int, default=2, help='prompts per GRPO step (x 8 generations)')
+    ap.add_argument('--grpo-loss-type', default='dapo', help="TRL's GRPO loss type (dapo: TRL's default; dr_grpo: the one that rose in grpo_curve.py)")
     ap.add_argument('--base-eval', default=None, help='an evaluate folder of the embedded policy with the same settings (reused as round 0)')
     ap.add_argument('--samples-from', default=None,
                     help="an iterate folder whose round 1 sampled the same policy on the same problems with the same settings and seed "
@@ -76,7 +77,8 @@ def main():
     print(f"DPO: greedy {d1['greedy_pass@1']:.1f}, {d1['train_rows']} pair rows, training {d1['train_s']:.0f} s", flush=True)
     # 3. GRPO: samples online; trains until W has passed
     gcfg = replace(cfg, grpo=GRPOTrainConfig(max_steps=10_000, lr=a.grpo_lr, num_generations=8, prompts_per_step=a.grpo_prompts,
-                                             max_completion_length=128, temperature=0.7, save_steps=5, max_wall_s=W))
+                                             max_completion_length=128, temperature=0.7, save_steps=5, max_wall_s=W,
+                                             loss_type=a.grpo_loss_type))
     g1 = iterate('embedded', 'arith', 1, 'grpo', gcfg, out / 'grpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]
     print(f"GRPO: greedy {g1['greedy_pass@1']:.1f}, {g1['train_steps']} steps, training {g1['train_s']:.0f} s", flush=True)
     # 4. one table

@@ -105,7 +105,8 @@ def t_grpo_speed() -> str:
     lines = ['| generation path | steps | steps / min | steady steps / min (after the first) | setup s | load average before → after |', '|---|---|---|---|---|---|']
     for r in d['paths'].values():
         la = lambda k: (r.get(k) or [None])[0]
-        lines.append(f"| {r['path']} | {r['steps']} | {r['steps_per_min']:.2f} | {r['steady_steps_per_min']:.2f} | {r['setup_s']:.0f} | {la('load_avg_before')} → {la('load_avg_after')} |")
+        extra = f", {r['engine_dtype']}, correction {'on' if r['is_correction'] else 'off'}" if r.get('engine_dtype') else ''   # runs before these fields: none
+        lines.append(f"| {r['path']}{extra} | {r['steps']} | {r['steps_per_min']:.2f} | {r['steady_steps_per_min']:.2f} | {r['setup_s']:.0f} | {la('load_avg_before')} → {la('load_avg_after')} |")
     return '\n'.join(lines) + '\n\n' + source(d, 'bench_grpo.json')
 
 def t_ray_scale() -> str:
@@ -216,7 +217,7 @@ def t_compare() -> str:
     return table(lines, f"arith test split, levels 1–2, {d['problems']} problems (the same for every row); one round from the embedded policy on the same "
                         f"{st['train_problems']} training problems, 4 samples each at temperature {d['temperature']}; the budget is the STaR/SFT round "
                         f"({d['budget_s'] / 60:.1f} min): DPO trains on the same samples for the rest of it, GRPO samples online for all of it "
-                        f"(lr: DPO {st['dpo_lr']:g}, GRPO {st['grpo_lr']:g}, {st['grpo_prompts']} prompts × 8 completions a step); evaluation time not included.", d, 'compare.json')
+                        f"(lr: DPO {st['dpo_lr']:g}, GRPO {st['grpo_lr']:g}, {st['grpo_prompts']} prompts × 8 completions a step, loss type `{st.get('grpo_loss_type', 'dapo')}`); evaluation time not included.", d, 'compare.json')
 
 def ten(d:dict) -> tuple:
     "The issue's criterion on a GRPO curve: (mean answer reward of the first 10 steps, of the last 10)."
@@ -242,27 +243,28 @@ def t_grpo_curve() -> str:
                         f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**; "
                         f"the issue's criterion (last 10 steps ≥ first 10 + 0.15): **{'met' if l10 - f10 >= 0.15 else 'missed'}**.", d, 'grpo_curve.json')
 
-GRPO_LOSS_FILES = {'dapo': 'grpo_curve.json', 'dr_grpo': 'grpo_curve_dr_grpo.json', 'grpo': 'grpo_curve_grpo.json'}  # same settings, one per loss type
+GRPO_LOSS_FILES = ('grpo_curve.json', 'grpo_curve_dr_grpo.json', 'grpo_curve_dr_grpo_nocorr.json', 'grpo_curve_grpo.json')  # same settings; the first must exist
+GRPO_LOSS_TYPES = ('dapo', 'dr_grpo', 'grpo')   # the issue's three; those without a run are named under the table
 
 def cpu(d) -> str:
     "A GRPO run's CPU (with its matmul ISA where recorded) and the dtype its sampler ran in: runs on other machines are not like-for-like."
     return f"{d['machine'].split(', ')[1]}, {d.get('sampling_dtype', 'not recorded')}"
 
 def t_grpo_losses() -> str:
-    "TRL's GRPO loss types side by side: the same prompts, seeds and steps; only `loss_type` (and the starting policy, named per run) differ (benchmarks/grpo_curve.py --loss-type)."
-    loss = {f: k for k, f in GRPO_LOSS_FILES.items()}; runs = [(loss[f], f, d) for f, d in measured(list(loss))]
-    lines = ['| loss type | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min | CPU, sampling dtype |', '|---|---|---|---|---|---|---|']
+    "TRL's GRPO loss types side by side: the same prompts, seeds and steps; only `loss_type`, the importance-sampling correction and the starting policy (named per run) differ (benchmarks/grpo_curve.py --loss-type)."
+    runs = [(d['settings'].get('loss_type', 'dapo'), f, d) for f, d in measured(GRPO_LOSS_FILES)]   # runs before --loss-type: TRL's default, dapo
+    lines = ['| loss type | IS correction | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min | CPU, sampling dtype |', '|---|---|---|---|---|---|---|---|']
     for k, f, d in runs:
         c, e = d['curve'], d.get('eval') or {}; f10, l10 = ten(d); a = e.get('after_minus_before') or {}
         ev = f"{e['before']['greedy_pass_at_1']:.1f} → {e['after']['greedy_pass_at_1']:.1f} ({a['diff']:+.1f} [{a['low']:.1f}, {a['high']:.1f}])" if e else 'not measured'
-        lines.append(f"| `{k}` | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "
+        lines.append(f"| `{k}` | {'on' if d.get('is_correction', True) else 'off'} | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "   # runs before the field: TRL's default, on
                      f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} | {cpu(d)} |")
-    st = runs[0][2]['settings']; missing = [k for k in GRPO_LOSS_FILES if k not in {r[0] for r in runs}]
+    st = runs[0][2]['settings']; missing = [k for k in GRPO_LOSS_TYPES if k not in {r[0] for r in runs}]
     same = lambda d: {k: v for k, v in d['settings'].items() if k not in ('policy', 'loss_type', 'out', 'results', 'no_results', 'eval_problems')}   # all that sets the training
     if bad := [f for _, f, d in runs if same(d) != same(runs[0][2])]:
         raise SystemExit(f"{', '.join(bad)}: other GRPO settings than {runs[0][1]}; re-run with the same settings, only --loss-type (and --policy) changed")
     starts = {}
-    for k, _, d in runs: starts.setdefault(d['settings']['policy'], []).append(f'`{k}`')
+    for k, _, d in runs: starts.setdefault(d['settings']['policy'], {})[f'`{k}`'] = 1   # each loss type once
     start = (f"`{st['policy']}`" if len(starts) == 1 else   # runs on other machines start from that machine's own learned policy
              ' and '.join(f"`{p}` ({', '.join(ks)})" for p, ks in starts.items()))
     cap = (f"TRL `GRPOTrainer` from {start}, {st['steps']} steps × {st['prompts']} prompts × {st['generations']} completions, temperature {st['temperature']}, "

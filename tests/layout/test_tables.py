@@ -42,14 +42,18 @@ def test_grpo_losses_has_a_row_per_loss_type_run(tmp_path, monkeypatch):
     (tmp_path / 'grpo_curve.json').write_text(json.dumps(d))
     d['answer_reward'] = [[i, 0.2 if i < 50 else 0.9] for i in range(100)]    # a curve that rises by 0.7
     d.update(machine='x86_64, AMD EPYC (AVX2), 2 CPU cores', sampling_dtype='float32')   # another machine: the row says so
-    d['settings'] = {**d['settings'], 'policy': 'runs/other/model'}                        # and the caption names each start
+    d['settings'] = {**d['settings'], 'policy': 'runs/other/model', 'loss_type': 'dr_grpo'}  # the caption names each start
     (tmp_path / 'grpo_curve_dr_grpo.json').write_text(json.dumps(d))
+    d['answer_reward'] = [[i, 0.5] for i in range(100)]; d['is_correction'] = False           # the same loss type again, uncorrected, flat
+    (tmp_path / 'grpo_curve_dr_grpo_nocorr.json').write_text(json.dumps(d))
     monkeypatch.setattr(tables, 'RESULTS', tmp_path)
-    rows = {l.split('|')[1].strip(): l for l in tables.t_grpo_losses().splitlines() if l.startswith('| `')}
-    assert set(rows) == {'`dapo`', '`dr_grpo`'}
-    assert '0.200 → 0.900 (+0.700) | met' in rows['`dr_grpo`'] and '| missed |' in rows['`dapo`']
-    assert 'Not run: `grpo`' in tables.t_grpo_losses()
-    assert 'from `runs/headline/round2/train/model` (`dapo`) and `runs/other/model` (`dr_grpo`)' in tables.t_grpo_losses()
-    assert rows['`dr_grpo`'].endswith('| AMD EPYC (AVX2), float32 |') and rows['`dapo`'].endswith('| AMD EPYC, not recorded |')
+    out = tables.t_grpo_losses()
+    rows = [l for l in out.splitlines() if l.startswith('| `')]
+    assert [r.split('|')[1].strip() for r in rows] == ['`dapo`', '`dr_grpo`', '`dr_grpo`']   # one row per run, its loss type from its settings
+    assert '| on | 0.200 → 0.900 (+0.700) | met' in rows[1] and '| on |' in rows[0] and '| missed |' in rows[0]
+    assert '| off | 0.500 → 0.500 (+0.000) | missed' in rows[2]
+    assert 'Not run: `grpo`' in out
+    assert 'from `runs/headline/round2/train/model` (`dapo`) and `runs/other/model` (`dr_grpo`),' in out
+    assert rows[1].endswith('| AMD EPYC (AVX2), float32 |') and rows[0].endswith('| AMD EPYC, not recorded |')
     d['settings']['lr'] = 1e-4; (tmp_path / 'grpo_curve_dr_grpo.json').write_text(json.dumps(d))
     with pytest.raises(SystemExit, match='other GRPO settings'): tables.t_grpo_losses()   # never side by side with other settings
