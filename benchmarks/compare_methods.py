@@ -1,4 +1,4 @@
-"""STaR/SFT vs DPO vs GRPO side by side at equal wall time (issue 5): one round of each from the same embedded policy,
+"""STaR/SFT vs DPO vs GRPO side by side at equal wall time (issue 5): one round of each from the same policy (--policy, default embedded),
 on the same training problems, evaluated (greedy pass@1) on the same held-out arith test problems of levels 1-2.
 
 - SFT (STaR): the policy samples 4 solutions at the dev-chosen temperature (MainConfig.learn_temperature) for each of --train-problems train problems; the right
@@ -17,6 +17,9 @@ each method against the base on the same test problems: McNemar's paired test) u
 
 Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160] [--grpo-loss-type dr_grpo]
      [--base-eval runs/headline/round0/eval --samples-from runs/headline]   (reuse the headline's base evaluation and round-1 samples)
+From the learned policy (issue 15, item 6: 'again', after GRPO rose from it), on training problems it has not seen:
+     .venv/bin/python benchmarks/compare_methods.py --policy runs/headline/round1/train/model --skip 320 --grpo-lr 1e-5 --grpo-prompts 4 --grpo-generations 4 \
+         --grpo-temperature 0.8 --grpo-loss-type dr_grpo --out runs/compare_sft --results compare_sft.json   (GRPO as in grpo_curve.py's dr_grpo run)
 """
 import argparse, json, os, shutil, sys, time
 from dataclasses import replace
@@ -38,20 +41,25 @@ def main():
     ap.add_argument('--test-limit', type=int, default=200)
     ap.add_argument('--dpo-lr', type=float, default=5e-6)
     ap.add_argument('--grpo-lr', type=float, default=5e-6)
-    ap.add_argument('--grpo-prompts', type=int, default=2, help='prompts per GRPO step (x 8 generations)')
+    ap.add_argument('--grpo-prompts', type=int, default=2, help='prompts per GRPO step (x --grpo-generations)')
+    ap.add_argument('--grpo-generations', type=int, default=8, help='completions per prompt (the GRPO group)')
+    ap.add_argument('--grpo-temperature', type=float, default=0.7, help='temperature of the GRPO generations')
     ap.add_argument('--grpo-loss-type', default='dapo', help="TRL's GRPO loss type (dapo: TRL's default; dr_grpo: the one that rose in grpo_curve.py)")
     ap.add_argument('--base-eval', default=None, help='an evaluate folder of the embedded policy with the same settings (reused as round 0)')
     ap.add_argument('--samples-from', default=None,
                     help="an iterate folder whose round 1 sampled the same policy on the same problems with the same settings and seed "
                          "(the headline's): its samples and their measured sampling time are reused")
-    ap.add_argument('--no-results', action='store_true', help='do not write benchmarks/results/compare.json (a trial run)')
+    ap.add_argument('--policy', default='embedded', help="the starting policy: 'embedded' or a model directory (e.g. the headline's round-1 model)")
+    ap.add_argument('--skip', type=int, default=0, help='pass over the first N training problems (those a learned --policy trained on)')
+    ap.add_argument('--results', default='compare.json', help='the results file under benchmarks/results/')
+    ap.add_argument('--no-results', action='store_true', help='do not write a results file (a trial run)')
     ap.add_argument('--out', default='runs/compare')
     a = ap.parse_args()
     out, t0 = Path(a.out), time.time()
-    cfg = IterateConfig(levels=(1, 2), train_per_round=a.train_problems, samples=4, temperature=MainConfig.learn_temperature, per_problem=2,
+    cfg = IterateConfig(levels=(1, 2), train_per_round=a.train_problems, skip_problems=a.skip, samples=4, temperature=MainConfig.learn_temperature, per_problem=2,
                         test_limit=a.test_limit, eval_samples=0, max_tokens=160,
                         sft=SFTTrainConfig(epochs=2, lr=5e-5, batch_size=8, micro_batch=8, save_steps=10, bf16=bf16_fast()))
-    print(f"equal wall time: SFT vs DPO vs GRPO, one round from the embedded policy; {machine()}", flush=True)
+    print(f"equal wall time: SFT vs DPO vs GRPO, one round from {a.policy}; {machine()}", flush=True)
     # 1. STaR/SFT: its measured round (sampling + training) sets the budget W
     if a.samples_from:   # reuse identical samples (same policy, problems, settings, seed) and the time they took
         src, dst = Path(a.samples_from), out / 'sft' / 'round1'
@@ -59,10 +67,10 @@ def main():
         if not (dst / 'traces.jsonl').exists():   # the samples and the settings they were made with (a mismatch then refuses)
             shutil.copy(src / 'round1' / 'traces.jsonl', dst / 'traces.jsonl')
             if (src / 'round1' / 'settings.json').exists(): shutil.copy(src / 'round1' / 'settings.json', dst / 'settings.json')
-        ids = [p.id for p in load_task('arith', 'train', limit=a.train_problems, level=[1, 2])]
+        ids = [p.id for p in load_task('arith', 'train', limit=a.skip + a.train_problems, level=[1, 2])[a.skip:]]
         if [r['id'] for r in read_jsonl(dst / 'traces.jsonl')] != ids: raise SystemExit(f"{src} sampled other problems: drop --samples-from")
         gen_s = next(r for r in read_jsonl(src / 'rounds.jsonl') if r['round'] == 1)['gen_s']
-    sft = iterate('embedded', 'arith', 1, 'sft', cfg, out / 'sft', verbose=False, base_eval=a.base_eval)
+    sft = iterate(a.policy, 'arith', 1, 'sft', cfg, out / 'sft', verbose=False, base_eval=a.base_eval)
     base, s1 = sft[0], sft[1]
     if a.samples_from: s1['gen_s'] = gen_s
     W = s1['gen_s'] + s1['train_s']
@@ -72,17 +80,19 @@ def main():
     if not (d_rd / 'traces.jsonl').exists(): shutil.copy(s1['traces'], d_rd / 'traces.jsonl')   # iterate says where the SFT round's samples are
     dcfg = replace(cfg, dpo=DPOTrainConfig(epochs=2, lr=a.dpo_lr, batch_size=8, micro_batch=4, save_steps=10,
                                            max_wall_s=max(60.0, W - s1['gen_s']), bf16=bf16_fast()))
-    d1 = iterate('embedded', 'arith', 1, 'dpo', dcfg, out / 'dpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]
+    d1 = iterate(a.policy, 'arith', 1, 'dpo', dcfg, out / 'dpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]
     d1['gen_s'] = s1['gen_s']                      # the samples it trained on cost this much (in the SFT round)
     print(f"DPO: greedy {d1['greedy_pass@1']:.1f}, {d1['train_rows']} pair rows, training {d1['train_s']:.0f} s", flush=True)
     # 3. GRPO: samples online; trains until W has passed
-    gcfg = replace(cfg, grpo=GRPOTrainConfig(max_steps=10_000, lr=a.grpo_lr, num_generations=8, prompts_per_step=a.grpo_prompts,
-                                             max_completion_length=128, temperature=0.7, save_steps=5, max_wall_s=W,
+    gcfg = replace(cfg, grpo=GRPOTrainConfig(max_steps=10_000, lr=a.grpo_lr, num_generations=a.grpo_generations, prompts_per_step=a.grpo_prompts,
+                                             max_completion_length=128, temperature=a.grpo_temperature, save_steps=5, max_wall_s=W,
                                              loss_type=a.grpo_loss_type))
-    g1 = iterate('embedded', 'arith', 1, 'grpo', gcfg, out / 'grpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]
+    g1 = iterate(a.policy, 'arith', 1, 'grpo', gcfg, out / 'grpo', verbose=False, base_eval=out / 'sft' / 'round0' / 'eval')[1]
     print(f"GRPO: greedy {g1['greedy_pass@1']:.1f}, {g1['train_steps']} steps, training {g1['train_s']:.0f} s", flush=True)
     # 4. one table
-    rows = {'base (embedded)': dict(base, gen_s=0, train_s=0), 'STaR / SFT': s1, 'DPO': d1, 'GRPO': g1}
+    pp = Path(a.policy).parts
+    bk = f"base ({'/'.join(pp[-4:-2]) if pp[-2:] == ('train', 'model') else a.policy})"   # base (embedded), base (headline/round1)
+    rows = {bk: dict(base, gen_s=0, train_s=0), 'STaR / SFT': s1, 'DPO': d1, 'GRPO': g1}
     lines = ['| method | training rows | steps | sampling s | training s | round s (sampling + training) | greedy pass@1 | level 1 | level 2 |',
              '|---|---|---|---|---|---|---|---|---|']
     for k, r in rows.items():
@@ -103,15 +113,15 @@ def main():
     correct = lambda d: {r['id']: int(r['greedy']['correct']) for r in read_jsonl(Path(d) / 'samples.jsonl')}
     base_c = correct(a.base_eval or out / 'sft' / 'round0' / 'eval')
     ids = sorted(base_c)
-    stats = {'base (embedded)': dict(ci95=ci95([base_c[i] for i in ids]))}
+    stats = {bk: dict(ci95=ci95([base_c[i] for i in ids]))}
     for k, m in (('STaR / SFT', 'sft'), ('DPO', 'dpo'), ('GRPO', 'grpo')):
         c = correct(out / m / 'round1' / 'eval'); x = [c[i] for i in ids]
         stats[k] = dict(ci95=ci95(x), vs_base=paired_diff(x, [base_c[i] for i in ids]))
     dest = Path(__file__).resolve().parent / 'results'
-    shutil.copy(out / 'grpo_reward.png', dest / 'compare_grpo_reward.png')
-    (dest / 'compare.json').write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/compare_methods.py ' + ' '.join(sys.argv[1:]),
+    shutil.copy(out / 'grpo_reward.png', dest / (Path(a.results).stem + '_grpo_reward.png'))
+    (dest / a.results).write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/compare_methods.py ' + ' '.join(sys.argv[1:]),
         settings=vars(a), temperature=cfg.temperature, budget_s=W, problems=len(ids), rows=rows, stats=stats), indent=1, default=str))
-    print(f"wrote {dest / 'compare.json'}")
+    print(f"wrote {dest / a.results}")
 
 if __name__ == '__main__':
     main()

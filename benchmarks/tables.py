@@ -102,11 +102,11 @@ def t_parity() -> str:
 def t_grpo_speed() -> str:
     "GRPO optimizer steps per minute with each generation path."
     d = load('bench_grpo.json')
-    lines = ['| generation path | steps | steps / min | steady steps / min (after the first) | setup s | load average before → after |', '|---|---|---|---|---|---|']
+    lines = ['| generation path | engine dtype | IS correction | steps | steps / min | steady steps / min (after the first) | setup s | load average before → after |', '|---|---|---|---|---|---|---|---|']
     for r in d['paths'].values():
         la = lambda k: (r.get(k) or [None])[0]
-        extra = f", {r['engine_dtype']}, correction {'on' if r['is_correction'] else 'off'}" if r.get('engine_dtype') else ''   # runs before these fields: none
-        lines.append(f"| {r['path']}{extra} | {r['steps']} | {r['steps_per_min']:.2f} | {r['steady_steps_per_min']:.2f} | {r['setup_s']:.0f} | {la('load_avg_before')} → {la('load_avg_after')} |")
+        dt, ic = (r['engine_dtype'], 'on' if r['is_correction'] else 'off') if r.get('engine_dtype') else ('—', '—')   # plain generation: no engine to correct for
+        lines.append(f"| {r['path']} | {dt} | {ic} | {r['steps']} | {r['steps_per_min']:.2f} | {r['steady_steps_per_min']:.2f} | {r['setup_s']:.0f} | {la('load_avg_before')} → {la('load_avg_after')} |")
     return '\n'.join(lines) + '\n\n' + source(d, 'bench_grpo.json')
 
 def t_ray_scale() -> str:
@@ -201,9 +201,9 @@ def t_headline(file:str='headline.json') -> str:
                         f"McNemar p {pval(v['p'])}) in **{d['wall_min']} min**; target ≥ +{st['target']:g} in ≤ 3 rounds and ≤ 30 min: "
                         f"**{'met' if d['gain'] >= st['target'] and d['wall_min'] <= 30 else 'missed'}**.{hard}", d, file)
 
-def t_compare() -> str:
+def t_compare(f:str='compare.json') -> str:
     "SFT vs DPO vs GRPO, one round each from the same policy at equal wall time (benchmarks/compare_methods.py)."
-    d = load('compare.json'); S = d['stats']
+    d = load(f); S = d['stats']
     lines = ['| method | training rows | optimizer steps | sampling | training | round | greedy pass@1 (%) | 95% CI | minus base, paired (McNemar p) | level 1 | level 2 |',
              '|---' * 11 + '|']
     for k, r in d['rows'].items():
@@ -213,11 +213,13 @@ def t_compare() -> str:
         lines.append(f"| {k} | {r.get('train_rows') or ''} | {r.get('train_steps') or ''} | {m(r['gen_s'])} | {m(r['train_s'])} | {m(r['gen_s'] + r['train_s'])} | "
                      f"{r['greedy_pass@1']:.1f} | {ci(S[k]['ci95'])} | {vs} | "
                      + ' | '.join(f"{lv[l]['greedy_pass@1']:.0f}" if l in lv else '' for l in ('1', '2')) + ' |')
-    st = d['settings']
-    return table(lines, f"arith test split, levels 1–2, {d['problems']} problems (the same for every row); one round from the embedded policy on the same "
-                        f"{st['train_problems']} training problems, 4 samples each at temperature {d['temperature']}; the budget is the STaR/SFT round "
+    st = d['settings']; pol = st.get('policy', 'embedded')
+    start = 'the embedded policy' if pol == 'embedded' else f"`{pol}`"
+    skip = f" after the first {st['skip']}" if st.get('skip') else ''   # a learned policy's own training problems are passed over
+    return table(lines, f"arith test split, levels 1–2, {d['problems']} problems (the same for every row); one round from {start} on the same "
+                        f"{st['train_problems']} training problems{skip}, 4 samples each at temperature {d['temperature']}; the budget is the STaR/SFT round "
                         f"({d['budget_s'] / 60:.1f} min): DPO trains on the same samples for the rest of it, GRPO samples online for all of it "
-                        f"(lr: DPO {st['dpo_lr']:g}, GRPO {st['grpo_lr']:g}, {st['grpo_prompts']} prompts × 8 completions a step, loss type `{st.get('grpo_loss_type', 'dapo')}`); evaluation time not included.", d, 'compare.json')
+                        f"(lr: DPO {st['dpo_lr']:g}, GRPO {st['grpo_lr']:g}, {st['grpo_prompts']} prompts × {st.get('grpo_generations', 8)} completions a step at temperature {st.get('grpo_temperature', 0.7)}, loss type `{st.get('grpo_loss_type', 'dapo')}`); evaluation time not included.", d, f)
 
 def ten(d:dict) -> tuple:
     "The issue's criterion on a GRPO curve: (mean answer reward of the first 10 steps, of the last 10)."
@@ -243,7 +245,7 @@ def t_grpo_curve() -> str:
                         f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**; "
                         f"the issue's criterion (last 10 steps ≥ first 10 + 0.15): **{'met' if l10 - f10 >= 0.15 else 'missed'}**.", d, 'grpo_curve.json')
 
-GRPO_LOSS_FILES = ('grpo_curve.json', 'grpo_curve_dr_grpo.json', 'grpo_curve_dr_grpo_nocorr.json', 'grpo_curve_grpo.json')  # same settings; the first must exist
+GRPO_LOSS_FILES = ('grpo_curve.json', 'grpo_curve_dapo_nocorr.json', 'grpo_curve_dr_grpo.json', 'grpo_curve_dr_grpo_nocorr.json', 'grpo_curve_grpo.json')  # same settings; the first must exist
 GRPO_LOSS_TYPES = ('dapo', 'dr_grpo', 'grpo')   # the three; those without a run are named under the table
 
 def cpu(d) -> str:
@@ -342,7 +344,7 @@ def t_search_and_learning() -> str:
                                    f"(its rounds in the table below); auto's row is the routing table's."]) + '\n\n' + '\n\n'.join(
         source(x, f) for x, f in ((base, 'compound_base.json'), (lrn, 'compound_headline.json'), (h, 'headline.json'), *((x, f) for f, x in routes)))
 
-TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'grpo_curve': t_grpo_curve, 'grpo_losses': t_grpo_losses, 'rewards_prm': lambda: t_rewards('rewards_report_prm.json'), 'search_bench': t_search_bench, 'engine': t_engine, 'engine_cpu': t_engine_cpu, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
+TABLES = {'main': t_main, 'sweep': t_sweep, 'compound': t_compound, 'compound_headline': lambda: t_compound('compound_headline.json'), 'rewards': t_rewards, 'headline': t_headline, 'headline_star': lambda: t_headline('headline_star.json'), 'route': t_route, 'search_and_learning': t_search_and_learning, 'compare': t_compare, 'compare_sft': lambda: t_compare('compare_sft.json'), 'grpo_curve': t_grpo_curve, 'grpo_losses': t_grpo_losses, 'rewards_prm': lambda: t_rewards('rewards_report_prm.json'), 'search_bench': t_search_bench, 'engine': t_engine, 'engine_cpu': t_engine_cpu, 'parity': t_parity, 'grpo_speed': t_grpo_speed, 'ray_scale': t_ray_scale, 'tutorials': t_tutorials}
 
 def render_blocks(text:str, only=None) -> tuple: # markdown with table blocks
     "(the text with every known block re-rendered, the names of blocks that changed)."

@@ -51,6 +51,7 @@ class IterateConfig:
     levels:tuple=(1, 2)          # difficulty levels of train and test problems
     train_per_round:int=240      # training problems per round
     fresh_problems:bool=True     # new training problems each round (arith has plenty), else the same ones again
+    skip_problems:int=0          # training problems passed over first: those a learned starting policy already trained on
     test_limit:int=60            # held-out test problems evaluated after each round
     samples:int=4                # solutions sampled per training problem
     temperature:float=0.5        # sampling temperature of the training data: diverse, yet right often enough to keep
@@ -113,7 +114,8 @@ def _splits(task:str, rounds:int, cfg:IterateConfig) -> tuple:
     "(held-out test problems, training problems of all rounds), checked disjoint."
     levels = list(cfg.levels) if cfg.levels else None
     test = load_task(task, 'test', limit=cfg.test_limit, level=levels)
-    train = load_task(task, 'train', limit=cfg.train_per_round * (rounds if cfg.fresh_problems else 1), level=levels)
+    n = cfg.train_per_round * (rounds if cfg.fresh_problems else 1)
+    train = load_task(task, 'train', limit=cfg.skip_problems + n, level=levels)[cfg.skip_problems:]
     if (both := {p.question for p in train} & {p.question for p in test}):
         raise KitError(f"{len(both)} problem(s) are in both the train and test splits of '{task}'", "fix the task's split")
     return test, train
@@ -269,6 +271,7 @@ def iterate_args(p):
     p.add_argument('--method', default='sft', choices=['sft', 'dpo', 'grpo'])
     p.add_argument('--levels', default='1,2', help='levels, comma-separated')
     p.add_argument('--train-problems', type=int, default=d.train_per_round, help='training problems per round')
+    p.add_argument('--skip-problems', type=int, default=0, help='pass over the first N training problems (those a learned --policy trained on)')
     p.add_argument('--samples', type=int, default=d.samples, help='solutions sampled per training problem')
     p.add_argument('--temperature', type=float, default=d.temperature)
     p.add_argument('--strategy', default=None, help='a search strategy to generate the data (default: plain sampling)')
@@ -284,7 +287,7 @@ def iterate_args(p):
 def cmd_iterate(a):
     "reasoner-kit iterate: expert iteration (sample -> filter -> train -> evaluate), one table row per round."
     d = IterateConfig()
-    cfg = replace(d, levels=_levels(a.levels), train_per_round=a.train_problems, samples=a.samples, temperature=a.temperature,
+    cfg = replace(d, levels=_levels(a.levels), train_per_round=a.train_problems, skip_problems=a.skip_problems, samples=a.samples, temperature=a.temperature,
                   strategy=a.strategy, rationalize=a.rationalize, reference_for_unsolved=a.reference_for_unsolved,
                   test_limit=a.test_limit, eval_samples=a.eval_samples, seed=a.seed,
                   no_key=NoKeyConfig(strategy=a.strategy or 'beam', budget=a.samples) if a.no_key else None,
