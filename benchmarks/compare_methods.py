@@ -12,7 +12,7 @@ solutions). Prints one table (method, rows, steps, sampling s, training s, round
 it to --out/compare.md and compare.json, and plots the GRPO reward curve. Resumable: re-run after a kill.
 
 SFT and DPO train with bf16 compute where it is fast (fp32 master weights), as the main job; GRPO trains in fp32 (its
-generation runs on vLLM, colocated). Writes benchmarks/results/compare.json (command, commit, date, machine, seconds;
+generation runs on vLLM, colocated). Writes benchmarks/results/<--results> (default compare.json: command, commit, date, machine, seconds;
 each method against the base on the same test problems: McNemar's paired test) unless --no-results.
 
 Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160] [--grpo-loss-type dr_grpo]
@@ -45,7 +45,7 @@ def main():
     ap.add_argument('--grpo-generations', type=int, default=8, help='completions per prompt (the GRPO group)')
     ap.add_argument('--grpo-temperature', type=float, default=0.7, help='temperature of the GRPO generations')
     ap.add_argument('--grpo-loss-type', default='dapo', help="TRL's GRPO loss type (dapo: TRL's default; dr_grpo: the one that rose in grpo_curve.py)")
-    ap.add_argument('--base-eval', default=None, help='an evaluate folder of the embedded policy with the same settings (reused as round 0)')
+    ap.add_argument('--base-eval', default=None, help='an evaluate folder of the starting policy with the same settings (reused as round 0)')
     ap.add_argument('--samples-from', default=None,
                     help="an iterate folder whose round 1 sampled the same policy on the same problems with the same settings and seed "
                          "(the headline's): its samples and their measured sampling time are reused")
