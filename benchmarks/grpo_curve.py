@@ -18,8 +18,8 @@ Run: .venv/bin/python benchmarks/grpo_curve.py [--policy embedded|DIR] [--skip N
 Measured (README; TRL's default loss, dapo):
     .venv/bin/python benchmarks/grpo_curve.py --policy runs/headline/round2/train/model --skip 320 --levels 1,2 --steps 100 --prompts 4 --generations 4 --temperature 0.8 --lr 1e-5 --out runs/grpo_sft
 the same with another loss normalisation (issue 15, item 6): add --loss-type dr_grpo --out runs/grpo_sft_dr_grpo --results grpo_curve_dr_grpo.json
-without the importance-sampling correction (GRPOTrainConfig.is_correction=None turns it off for float32 on a CPU): the same from runs/headline/round1/train/model
-    with --loss-type dr_grpo --out runs/grpo_sft_dr_grpo_nocorr --results grpo_curve_dr_grpo_nocorr.json
+without the importance-sampling correction (GRPOTrainConfig.is_correction=None turns it off for float32 on a CPU), measured with dapo:
+the same from runs/headline/round1/train/model with --loss-type dapo --out runs/grpo_sft_dapo_nocorr --results grpo_curve_dapo_nocorr.json
 """
 import argparse, json, math, os, shutil, sys, time
 from pathlib import Path
