@@ -19,7 +19,9 @@ Measured (README; TRL's default loss, dapo):
     .venv/bin/python benchmarks/grpo_curve.py --policy runs/headline/round2/train/model --skip 320 --levels 1,2 --steps 100 --prompts 4 --generations 4 --temperature 0.8 --lr 1e-5 --out runs/grpo_sft
 the same with another loss normalisation (issue 15, item 6): add --loss-type dr_grpo --out runs/grpo_sft_dr_grpo --results grpo_curve_dr_grpo.json
 without the importance-sampling correction (GRPOTrainConfig.is_correction=None turns it off for float32 on a CPU), measured with dapo:
-the same from runs/headline/round1/train/model with --loss-type dapo --out runs/grpo_sft_dapo_nocorr --results grpo_curve_dapo_nocorr.json
+the same from runs/headline/round1/train/model with --loss-type dapo --no-skip-zero-advantage --out runs/grpo_sft_dapo_nocorr --results grpo_curve_dapo_nocorr.json
+and leaving groups that all scored alike out of the backward pass (GRPOTrainConfig.skip_zero_advantage, the default; the same gradient):
+the same without --no-skip-zero-advantage, --out runs/grpo_sft_dapo_skip --results grpo_curve_dapo_skip.json
 """
 import argparse, json, math, os, shutil, sys, time
 from pathlib import Path
@@ -49,6 +51,7 @@ def main():
     ap.add_argument('--skip', type=int, default=0, help='skip the first N train problems (those an SFT policy was trained on)')
     ap.add_argument('--eval-problems', type=int, default=200, help='held-out test problems answered greedily before and after (0: skip)')
     ap.add_argument('--loss-type', default='dapo', help="TRL's GRPO loss normalisation: dapo (TRL's default), grpo, dr_grpo, bnpo, ...")
+    ap.add_argument('--no-skip-zero-advantage', action='store_true', help='run groups that all scored alike through the loss too (TRL as it is; the runs before skip_zero_advantage)')
     ap.add_argument('--results', default='grpo_curve.json', help='the results file under benchmarks/results/ (its plot: grpo_reward.png, else NAME.png)')
     ap.add_argument('--no-results', action='store_true', help='do not write a results file (a trial run)')
     ap.add_argument('--out', default='runs/grpo_curve')
@@ -57,7 +60,8 @@ def main():
     levels = [int(x) for x in a.levels.split(',')]
     prompts = grpo_prompts(load_task('arith', 'train', limit=a.skip + a.steps * a.prompts, level=levels)[a.skip:])
     cfg = GRPOTrainConfig(max_steps=a.steps, lr=a.lr, num_generations=a.generations, prompts_per_step=a.prompts,
-                          max_completion_length=a.max_tokens, temperature=a.temperature, save_steps=5, seed=0, loss_type=a.loss_type)
+                          max_completion_length=a.max_tokens, temperature=a.temperature, save_steps=5, seed=0, loss_type=a.loss_type,
+                          skip_zero_advantage=not a.no_skip_zero_advantage)
     res = train_grpo(model_dir_for(a.policy), prompts, [answer_reward] + [format_reward] * a.format_bonus, a.out, cfg)
     rs = res.series('rewards/answer_reward/mean')
     k = max(1, len(rs) // 4)
@@ -93,9 +97,10 @@ def main():
                   after_minus_before=paired_diff(c['after'], c['before']))
     if not a.no_results:
         dest = Path(__file__).resolve().parent / 'results'
+        run_cfg = json.loads((Path(a.out) / 'settings.json').read_text())['config']   # what the trainer resolved
         shutil.copy(f'{a.out}/reward.png', dest / ('grpo_reward.png' if a.results == 'grpo_curve.json' else Path(a.results).stem + '.png'))
         (dest / a.results).write_text(json.dumps(dict(provenance(time.time() - t0), command='python benchmarks/grpo_curve.py ' + ' '.join(sys.argv[1:]),
-            settings=vars(a), sampling_dtype=engine_dtype(), is_correction=json.loads((Path(a.out) / 'settings.json').read_text())['config']['is_correction'], trainer_s=res.wall_s, resumed_from=res.resumed_from, answer_reward=rs, mean_length=sorted(lens.items()), step_s=res.series('step_time'), curve=stats, eval=ev), indent=1, default=str))
+            settings=vars(a), sampling_dtype=engine_dtype(), **{k: run_cfg[k] for k in ('is_correction', 'skip_zero_advantage')}, skipped=res.series('zero_advantage/skipped'), trainer_s=res.wall_s, resumed_from=res.resumed_from, answer_reward=rs, mean_length=sorted(lens.items()), step_s=res.series('step_time'), curve=stats, eval=ev), indent=1, default=str))
         print(f"wrote {dest / a.results}")
 
 def curve_stats(xs:list) -> dict:

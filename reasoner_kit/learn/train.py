@@ -68,6 +68,7 @@ class GRPOTrainConfig(TrainConfig):
     loss_type:str='dapo'      # GRPO's token-loss normalisation in TRL: 'dapo' (its default), 'grpo' (per sequence), 'dr_grpo' (a constant), 'bnpo', ...
     use_vllm:bool|None=None   # generate with vLLM (colocated); None: wherever vLLM is the kit's engine, but for `tiny`
     is_correction:bool|None=None # TRL's importance-sampling correction of vLLM's samples (costs a forward pass a step); None: off only where sampler and trainer both compute in float32 on a CPU
+    skip_zero_advantage:bool=True # leave completions whose group all scored alike out of the loss's forward and backward: the same gradient, less work
 
 # %% ../../nbs/41_train.ipynb #63ddba69
 def _as_dataset(rows, cols):
@@ -287,7 +288,8 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     ds = _as_dataset(prompts_dataset, ['prompt'])
     B = cfg.num_generations * max(1, cfg.prompts_per_step)      # one optimizer step = whole groups
     vllm = _use_vllm(cfg, model_dir)
-    cfg2 = replace(cfg, batch_size=B, micro_batch=B, is_correction=_is_correction(cfg, vllm))   # settings record what was done
+    cfg2 = replace(cfg, batch_size=B, micro_batch=B, is_correction=_is_correction(cfg, vllm),
+                   skip_zero_advantage=_skips_zero_advantage(cfg))   # settings record what was done
     names = [getattr(f, '__qualname__', type(f).__name__) for f in funcs]
     check_settings(out_dir, _run_settings(cfg.algo, model_dir, cfg2, ds, *names), what='training checkpoints')   # resumes only this run
     if (r := _done(out_dir, key := _key(model_dir, cfg2, ds, *names))) is not None: return r
@@ -301,7 +303,49 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
         trainer = Trainer(model=model, reward_funcs=list(funcs), args=targs, train_dataset=ds, processing_class=tok,
                           peft_config=peft, callbacks=callbacks)
     _cpu_weight_sync(trainer)
+    _skip_zero_advantage(trainer, cfg2)
     return _finish(trainer, tok, out_dir, last, key, t0, cfg)
+
+# %% ../../nbs/41_train.ipynb #3bf93e75
+_ROW_KEYS = ('prompt_ids', 'prompt_mask', 'completion_ids', 'completion_mask', 'advantages', 'old_per_token_logps',
+             'ref_per_token_logps', 'sampling_per_token_logps', 'importance_sampling_ratio', 'tool_mask')   # TRL's per-row inputs to its loss
+_COLUMN_KEYS = ('completion_ids', 'completion_mask', 'old_per_token_logps', 'ref_per_token_logps',
+                'sampling_per_token_logps', 'importance_sampling_ratio', 'tool_mask')   # the [B, T] ones: trailing padding can go
+_SKIP_LOSSES = ('dapo', 'grpo', 'dr_grpo', 'bnpo')    # token losses whose sum over rows we know how to rescale
+
+def _skips_zero_advantage(cfg) -> bool:
+    "Will GRPO leave zero-advantage rows out? As asked, where no KL term gives them a gradient and the loss is one we rescale."
+    return bool(cfg.skip_zero_advantage) and cfg.algo == 'grpo' and cfg.beta == 0 and cfg.loss_type in _SKIP_LOSSES
+
+def _kept_scale(loss_type:str, keep, mask) -> float:
+    "What the loss over the kept rows is multiplied by to equal the loss over all rows (the dropped rows add 0 to its sum)."
+    if loss_type in ('grpo', 'dr_grpo'): return keep.sum().item() / len(keep)     # a mean over rows (or rows x a constant)
+    if loss_type == 'bnpo': return (mask[keep].sum() / mask.sum()).item()          # a mean over this batch's tokens
+    return 1.0                                                                     # dapo: over the step's token count, which the inputs carry
+
+def _skip_zero_advantage(trainer, cfg) -> bool:
+    "Leave completions whose advantage is exactly 0 out of the loss's forward and backward (the same gradient); True if installed."
+    import types, torch
+    if not (_skips_zero_advantage(cfg) and getattr(trainer, 'top_entropy_quantile', 1.0) >= 1.0
+            and not getattr(trainer, '_entropy_bonus_enabled', False) and not getattr(trainer, 'aux_loss_enabled', False)
+            and getattr(trainer, 'off_policy_mask_threshold', None) is None): return False   # these give zero-advantage rows a gradient
+    full = trainer._compute_loss
+    def loss(self, model, inputs):
+        adv = inputs['advantages']                                           # [B]
+        rows = {k for k, v in inputs.items() if torch.is_tensor(v) and v.dim() and v.shape[0] == len(adv)}
+        keep = adv != 0                                                      # [B] rows with a gradient
+        if adv.dim() != 1 or rows - set(_ROW_KEYS): return full(model, inputs)
+        self._metrics['train' if model.training else 'eval']['zero_advantage/skipped'].append(1 - keep.float().mean().item())   # logged with the step
+        if keep.all(): return full(model, inputs)
+        if not keep.any():                   # zero gradients, so that AdamW still steps as after the full pass
+            return sum((p * 0).sum() for p in model.parameters() if p.requires_grad)
+        cols = inputs['completion_mask'][keep].sum(0).nonzero()              # [T'] columns the kept rows use
+        T = int(cols.max()) + 1 if len(cols) else 1
+        sub = {k: (v[keep] if k in rows else v) for k, v in inputs.items()}
+        sub.update({k: sub[k][:, :T] for k in _COLUMN_KEYS if k in rows and sub[k].dim() == 2 and sub[k].shape[1] > 1})
+        return full(model, sub) * _kept_scale(self.loss_type, keep, inputs['completion_mask'])
+    trainer._compute_loss = types.MethodType(loss, trainer)
+    return True
 
 # %% ../../nbs/41_train.ipynb #e98aff44
 def moving_average(values:list, # a series, e.g. per-step mean rewards
