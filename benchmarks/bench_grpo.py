@@ -41,7 +41,8 @@ def one(path:str, steps:int) -> dict:
         def on_step_end(self, args, state, control, **kw): marks.setdefault('steps', []).append(time.perf_counter())
     rows = grpo_prompts(load_task('arith', 'train', limit=64, level=[1, 2]))
     cfg = GRPOTrainConfig(max_steps=steps, lr=1e-6, num_generations=8, prompts_per_step=1, max_completion_length=128,
-                          temperature=0.8, save_steps=10_000, use_vllm=path != 'hf', is_correction=True if path == 'vllm_is' else None, seed=0)
+                          temperature=0.8, save_steps=10_000, use_vllm=path != 'hf', is_correction=True if path == 'vllm_is' else None, seed=0,
+                          skip_zero_advantage=False)   # every row through the loss: the paths differ in their samples, so in which groups agree
     with tempfile.TemporaryDirectory(prefix='bench-grpo-') as d:   # its checkpoints (2 GB) are not kept
         r = train_grpo(embedded_model_dir(), rows, [answer_reward], Path(d) / path, cfg, callbacks=[Clock()])
         lens, rewards = [v for _, v in r.series('completions/mean_length')], [round(v, 3) for _, v in r.series('reward')]

@@ -9,7 +9,7 @@ Run:  .venv/bin/python benchmarks/tables.py --write     (then `make readme`; `ma
       .venv/bin/python benchmarks/tables.py --check     (exit 1 and name the stale tables)
       .venv/bin/python benchmarks/tables.py NAME        (print one table)
 """
-import json, re, sys
+import json, re, statistics, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,7 +245,7 @@ def t_grpo_curve() -> str:
                         f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**; "
                         f"the issue's criterion (last 10 steps ≥ first 10 + 0.15): **{'met' if l10 - f10 >= 0.15 else 'missed'}**.", d, 'grpo_curve.json')
 
-GRPO_LOSS_FILES = ('grpo_curve.json', 'grpo_curve_dapo_nocorr.json', 'grpo_curve_dr_grpo.json', 'grpo_curve_dr_grpo_nocorr.json', 'grpo_curve_grpo.json')  # same settings; the first must exist
+GRPO_LOSS_FILES = ('grpo_curve.json', 'grpo_curve_dapo_nocorr.json', 'grpo_curve_dapo_skip.json', 'grpo_curve_dr_grpo.json', 'grpo_curve_dr_grpo_nocorr.json', 'grpo_curve_grpo.json')  # same settings; the first must exist
 GRPO_LOSS_TYPES = ('dapo', 'dr_grpo', 'grpo')   # the issue's three; those without a run are named under the table
 
 def cpu(d) -> str:
@@ -255,14 +255,15 @@ def cpu(d) -> str:
 def t_grpo_losses() -> str:
     "TRL's GRPO loss types side by side: the same prompts, seeds and steps; only `loss_type`, the importance-sampling correction and the starting policy (named per run) differ (benchmarks/grpo_curve.py --loss-type)."
     runs = [(d['settings'].get('loss_type', 'dapo'), f, d) for f, d in measured(GRPO_LOSS_FILES)]   # runs before --loss-type: TRL's default, dapo
-    lines = ['| loss type | IS correction | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min | CPU, sampling dtype |', '|---|---|---|---|---|---|---|---|']
+    lines = ['| loss type | IS correction | agreeing groups | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min | median step s | CPU, sampling dtype |', '|---|---|---|---|---|---|---|---|---|---|']
     for k, f, d in runs:
         c, e = d['curve'], d.get('eval') or {}; f10, l10 = ten(d); a = e.get('after_minus_before') or {}
         ev = f"{e['before']['greedy_pass_at_1']:.1f} → {e['after']['greedy_pass_at_1']:.1f} ({a['diff']:+.1f} [{a['low']:.1f}, {a['high']:.1f}])" if e else 'not measured'
-        lines.append(f"| `{k}` | {'on' if d.get('is_correction', True) else 'off'} | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "   # runs before the field: TRL's default, on
-                     f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} | {cpu(d)} |")
+        med = f"{statistics.median(v for _, v in d['step_s']):.1f}" if d.get('step_s') else '—'
+        lines.append(f"| `{k}` | {'on' if d.get('is_correction', True) else 'off'} | {'left out' if d.get('skip_zero_advantage') else 'run'} | {f10:.3f} → {l10:.3f} ({l10 - f10:+.3f}) | {'met' if l10 - f10 >= 0.15 else 'missed'} | "   # runs before the field: TRL's default, on
+                     f"{c['slope_per_100']:+.3f} [{c['slope_low']:+.3f}, {c['slope_high']:+.3f}] | {ev} | {d['trainer_s'] / 60:.1f} | {med} | {cpu(d)} |")
     st = runs[0][2]['settings']; missing = [k for k in GRPO_LOSS_TYPES if k not in {r[0] for r in runs}]
-    same = lambda d: {k: v for k, v in d['settings'].items() if k not in ('policy', 'loss_type', 'out', 'results', 'no_results', 'eval_problems')}   # all that sets the training
+    same = lambda d: {k: v for k, v in d['settings'].items() if k not in ('policy', 'loss_type', 'out', 'results', 'no_results', 'eval_problems', 'no_skip_zero_advantage')}   # all that sets the training (skipping keeps the gradient)
     if bad := [f for _, f, d in runs if same(d) != same(runs[0][2])]:
         raise SystemExit(f"{', '.join(bad)}: other GRPO settings than {runs[0][1]}; re-run with the same settings, only --loss-type (and --policy) changed")
     starts = {}

@@ -45,13 +45,15 @@ def test_grpo_losses_has_a_row_per_loss_type_run(tmp_path, monkeypatch):
     d['settings'] = {**d['settings'], 'policy': 'runs/other/model', 'loss_type': 'dr_grpo'}  # the caption names each start
     (tmp_path / 'grpo_curve_dr_grpo.json').write_text(json.dumps(d))
     d['answer_reward'] = [[i, 0.5] for i in range(100)]; d['is_correction'] = False           # the same loss type again, uncorrected, flat
+    d.update(skip_zero_advantage=True, step_s=[[i, 10.0 + i % 3] for i in range(100)]); d['settings']['no_skip_zero_advantage'] = False   # agreeing groups left out: the same gradient
     (tmp_path / 'grpo_curve_dr_grpo_nocorr.json').write_text(json.dumps(d))
     monkeypatch.setattr(tables, 'RESULTS', tmp_path)
     out = tables.t_grpo_losses()
     rows = [l for l in out.splitlines() if l.startswith('| `')]
     assert [r.split('|')[1].strip() for r in rows] == ['`dapo`', '`dr_grpo`', '`dr_grpo`']   # one row per run, its loss type from its settings
-    assert '| on | 0.200 → 0.900 (+0.700) | met' in rows[1] and '| on |' in rows[0] and '| missed |' in rows[0]
-    assert '| off | 0.500 → 0.500 (+0.000) | missed' in rows[2]
+    assert '| on | run | 0.200 → 0.900 (+0.700) | met' in rows[1] and '| on |' in rows[0] and '| missed |' in rows[0]
+    assert '| off | left out | 0.500 → 0.500 (+0.000) | missed' in rows[2] and '| 11.0 | AMD EPYC (AVX2)' in rows[2]   # median step seconds
+    assert '| on | run |' in rows[0] and '| — | AMD EPYC,' in rows[0]            # runs before the field ran every row; no step times recorded
     assert 'Not run: `grpo`' in out
     assert 'from `runs/headline/round2/train/model` (`dapo`) and `runs/other/model` (`dr_grpo`),' in out
     assert rows[1].endswith('| AMD EPYC (AVX2), float32 |') and rows[0].endswith('| AMD EPYC, not recorded |')
