@@ -20,6 +20,8 @@ Run: .venv/bin/python benchmarks/compare_methods.py [--train-problems 160] [--gr
 From the learned policy (issue 15, item 6: 'again', after GRPO rose from it), on training problems it has not seen:
      .venv/bin/python benchmarks/compare_methods.py --policy runs/headline/round1/train/model --skip 320 --grpo-lr 1e-5 --grpo-prompts 4 --grpo-generations 4 \
          --grpo-temperature 0.8 --grpo-loss-type dr_grpo --out runs/compare_sft --results compare_sft.json   (GRPO as in grpo_curve.py's dr_grpo run)
+the same with GRPO leaving groups that all scored alike out of its backward pass (GRPOTrainConfig.skip_zero_advantage,
+the default since; compare_sft.json ran before it): --out runs/compare_sft_skip --results compare_sft_skip.json
 """
 import argparse, json, os, shutil, sys, time
 from dataclasses import replace
