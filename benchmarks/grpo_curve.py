@@ -22,6 +22,7 @@ without the importance-sampling correction (GRPOTrainConfig.is_correction=None t
 the same from runs/headline/round1/train/model with --loss-type dapo --no-skip-zero-advantage --out runs/grpo_sft_dapo_nocorr --results grpo_curve_dapo_nocorr.json
 and leaving groups that all scored alike out of the backward pass (GRPOTrainConfig.skip_zero_advantage, the default; the same gradient):
 the same without --no-skip-zero-advantage, --out runs/grpo_sft_dapo_skip --results grpo_curve_dapo_skip.json
+and grpo with its held-out eval: --loss-type grpo --out runs/grpo_sft_grpo_skip --results grpo_curve_grpo_skip.json
 """
 import argparse, json, math, os, shutil, sys, time
 from pathlib import Path

@@ -245,7 +245,7 @@ def t_grpo_curve() -> str:
                         f"Rising (the slope's interval above 0 and the last quarter above the first at p < 0.05): **{'yes' if rising else 'no'}**; "
                         f"the issue's criterion (last 10 steps ≥ first 10 + 0.15): **{'met' if l10 - f10 >= 0.15 else 'missed'}**.", d, 'grpo_curve.json')
 
-GRPO_LOSS_FILES = ('grpo_curve.json', 'grpo_curve_dapo_nocorr.json', 'grpo_curve_dapo_skip.json', 'grpo_curve_dr_grpo.json', 'grpo_curve_dr_grpo_nocorr.json', 'grpo_curve_grpo.json')  # same settings; the first must exist
+GRPO_LOSS_FILES = ('grpo_curve.json', 'grpo_curve_dapo_nocorr.json', 'grpo_curve_dapo_skip.json', 'grpo_curve_dr_grpo.json', 'grpo_curve_dr_grpo_nocorr.json', 'grpo_curve_grpo.json', 'grpo_curve_grpo_skip.json')  # same settings; the first must exist
 GRPO_LOSS_TYPES = ('dapo', 'dr_grpo', 'grpo')   # the issue's three; those without a run are named under the table
 
 def cpu(d) -> str:
@@ -253,7 +253,7 @@ def cpu(d) -> str:
     return f"{d['machine'].split(', ')[1]}, {d.get('sampling_dtype', 'not recorded')}"
 
 def t_grpo_losses() -> str:
-    "TRL's GRPO loss types side by side: the same prompts, seeds and steps; only `loss_type`, the importance-sampling correction and the starting policy (named per run) differ (benchmarks/grpo_curve.py --loss-type)."
+    "TRL's GRPO loss types side by side: the same prompts, seeds and steps; only `loss_type`, the importance-sampling correction, whether agreeing groups skip the backward pass (the same gradient) and the starting policy (named per run) differ (benchmarks/grpo_curve.py --loss-type)."
     runs = [(d['settings'].get('loss_type', 'dapo'), f, d) for f, d in measured(GRPO_LOSS_FILES)]   # runs before --loss-type: TRL's default, dapo
     lines = ['| loss type | IS correction | agreeing groups | mean answer reward, first 10 → last 10 steps | issue 15 (≥ +0.15) | slope per 100 steps [95% CI] | greedy pass@1 before → after [paired 95% CI] | trainer min | median step s | CPU, sampling dtype |', '|---|---|---|---|---|---|---|---|---|---|']
     for k, f, d in runs:
