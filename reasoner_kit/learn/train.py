@@ -307,10 +307,9 @@ def train_grpo(model_dir:str|Path, # a transformers model directory
     return _finish(trainer, tok, out_dir, last, key, t0, cfg)
 
 # %% ../../nbs/41_train.ipynb #3bf93e75
-_ROW_KEYS = ('prompt_ids', 'prompt_mask', 'completion_ids', 'completion_mask', 'advantages', 'old_per_token_logps',
-             'ref_per_token_logps', 'sampling_per_token_logps', 'importance_sampling_ratio', 'tool_mask')   # TRL's per-row inputs to its loss
 _COLUMN_KEYS = ('completion_ids', 'completion_mask', 'old_per_token_logps', 'ref_per_token_logps',
-                'sampling_per_token_logps', 'importance_sampling_ratio', 'tool_mask')   # the [B, T] ones: trailing padding can go
+                'sampling_per_token_logps', 'importance_sampling_ratio', 'tool_mask')   # TRL's [B, T] inputs to its loss: trailing padding can go
+_ROW_KEYS = frozenset(('prompt_ids', 'prompt_mask', 'advantages') + _COLUMN_KEYS)   # all its per-row inputs
 _SKIP_LOSSES = ('dapo', 'grpo', 'dr_grpo', 'bnpo')    # token losses whose sum over rows we know how to rescale
 
 def _skips_zero_advantage(cfg) -> bool:
@@ -334,11 +333,11 @@ def _skip_zero_advantage(trainer, cfg) -> bool:
         adv = inputs['advantages']                                           # [B]
         rows = {k for k, v in inputs.items() if torch.is_tensor(v) and v.dim() and v.shape[0] == len(adv)}
         keep = adv != 0                                                      # [B] rows with a gradient
-        if adv.dim() != 1 or rows - set(_ROW_KEYS): return full(model, inputs)
+        if adv.dim() != 1 or rows - _ROW_KEYS: return full(model, inputs)
         self._metrics['train' if model.training else 'eval']['zero_advantage/skipped'].append(1 - keep.float().mean().item())   # logged with the step
         if keep.all(): return full(model, inputs)
         if not keep.any():                   # zero gradients, so that AdamW still steps as after the full pass
-            return sum((p * 0).sum() for p in model.parameters() if p.requires_grad)
+            return 0 * sum(p.sum() for p in model.parameters() if p.requires_grad)
         cols = inputs['completion_mask'][keep].sum(0).nonzero()              # [T'] columns the kept rows use
         T = int(cols.max()) + 1 if len(cols) else 1
         sub = {k: (v[keep] if k in rows else v) for k, v in inputs.items()}
